@@ -1,0 +1,51 @@
+"""Loket: the permit back office. create_app() builds one independent app per call."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from config import BASE_DIR, Config
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("LOKET_INSTANCE_PATH") or str(BASE_DIR / "instance"))
+    app.config.from_object(config_class)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'loket.db'}"
+    if not app.config.get("SECRET_KEY"):
+        from app.secrets import load_or_create_secret_key
+
+        app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+    _normalize_database_url(app)
+
+    from app import models  # noqa: F401  (every table known before migrations run)
+    from app.cli import loket_cli
+    from app.extensions import csrf, db, migrate
+    from app.menu import register_views
+    from app.templating import register_template_helpers
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+    register_template_helpers(app)
+    app.cli.add_command(loket_cli)
+    return app
+
+
+def _normalize_database_url(app: Flask) -> None:
+    """postgres:// and postgresql:// go through psycopg 3, the driver we install."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("sqlite"):
+        # Staff and the job consumer write at once; wait for the lock instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})

@@ -1,0 +1,58 @@
+"""`flask --app run.py loket ...` commands."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.sop.schema import SopFileError
+
+
+@click.group("loket", help="Loket administration.")
+def loket_cli() -> None:
+    pass
+
+
+@loket_cli.command("init", help="Migrate, sync roles, load SOP files, create the admin. Idempotent.")
+def init_command() -> None:
+    from app.bootstrap import bootstrap
+
+    try:
+        report = bootstrap(current_app._get_current_object())
+    except SopFileError as exc:
+        raise click.ClickException(f"SOP ditolak, tidak ada yang diubah: {exc}") from exc
+    _print_report(report)
+
+
+def _print_report(report) -> None:  # noqa: ANN001
+    for result in report.sops:
+        click.echo(f"SOP {result.code}: {'dimuat' if result.changed else 'tidak berubah'}")
+    if report.admin_password:
+        click.echo(f"Admin dibuat: username 'admin', kata sandi '{report.admin_password}' (ditampilkan sekali ini saja)")
+    elif report.admin_created:
+        click.echo("Admin dibuat dengan kata sandi dari LOKET_ADMIN_PASSWORD")
+
+
+@loket_cli.command("load-sop", help="Load SOP YAML files (default: seed/sop).")
+@click.option("--dir", "directory", default=None, help="Folder with *.yaml SOP files.")
+@with_appcontext
+def load_sop_command(directory: str | None) -> None:
+    from app.bootstrap import load_sop_files
+
+    try:
+        results = load_sop_files(directory)
+    except SopFileError as exc:
+        raise click.ClickException(f"SOP ditolak, tidak ada yang diubah: {exc}") from exc
+    for result in results:
+        click.echo(f"SOP {result.code}: {'dimuat' if result.changed else 'tidak berubah'}")
+
+
+@loket_cli.command("demo", help="Fill the database with realistic, deterministic demo data.")
+@click.option("--dossiers", default=1000, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", default=76, show_default=True, type=int)
+@with_appcontext
+def demo_command(dossiers: int, seed: int) -> None:
+    from seed.demo import generate
+
+    summary = generate(dossiers=dossiers, seed=seed)
+    click.echo(summary)

@@ -1,0 +1,67 @@
+"""WTForms glue: domain validators that normalise the field, and choice fields for codes."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import current_app
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+from wtforms.validators import ValidationError
+
+from app.regions import desa_choices, kecamatan_choices
+from app.validators import InvalidValue
+
+
+class Normalized:
+    """Runs a domain check; on success writes the normalised value back into the field."""
+
+    def __init__(self, normalize: Callable[[str], str]) -> None:
+        self.normalize = normalize
+        self.field_flags: dict[str, bool] = {}
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        if field.data is None or str(field.data).strip() == "":
+            return
+        try:
+            field.data = self.normalize(str(field.data))
+        except InvalidValue as exc:
+            raise ValidationError(str(exc.message)) from exc
+
+
+def _with_blank(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("", "—"), *choices]
+
+
+def kecamatan_field(label: object) -> SelectField:
+    return SelectField(
+        label,
+        choices=lambda: _with_blank(kecamatan_choices(current_app.config["OFFICE_REGENCY_CODE"])),
+        widget=Select2Widget(),
+        validate_choice=True,
+    )
+
+
+def desa_field(label: object) -> SelectField:
+    return SelectField(
+        label,
+        choices=lambda: _with_blank(desa_choices(current_app.config["OFFICE_REGENCY_CODE"])),
+        widget=Select2Widget(),
+        validate_choice=True,
+    )
+
+
+def desa_in_kecamatan(form, field) -> None:  # noqa: ANN001
+    """The desa must lie in the chosen kecamatan (its code starts with the kecamatan's)."""
+    kecamatan = form.kecamatan_code.data if hasattr(form, "kecamatan_code") else None
+    if field.data and kecamatan and not field.data.startswith(kecamatan + "."):
+        raise ValidationError(str(_l("This desa/kelurahan is not in the chosen kecamatan.")))
+
+
+def coded_select(label: object, choices: dict[str, object]) -> SelectField:
+    return SelectField(
+        label,
+        choices=lambda: [(code, str(text)) for code, text in choices.items()],
+        widget=Select2Widget(),
+        validate_choice=True,
+    )

@@ -1,0 +1,57 @@
+"""The one place that registers every view, menu entry and API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
+
+from app.api import ALL_APIS
+from app.views.dossiers import DocumentView, DossierView, StageEventView
+from app.views.parties import ApplicantView, CompanyView
+from app.views.register import RegisterEntryView
+from app.views.sop import PermitTypeView, RequirementTypeView, StageView
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    view: type
+    name: str  # FAB's menu key, also the `menu_access` permission's resource
+    label: object
+    icon: str
+    category: str
+    category_label: object
+    category_icon: str
+
+
+_SERVICE = ("Service", _l("Service"), "fa-inbox")
+_PARTIES = ("Parties", _l("Applicants & companies"), "fa-users")
+_ARCHIVE = ("Archive", _l("Archive"), "fa-book")
+_SOP = ("SOP", _l("SOP"), "fa-sitemap")
+
+MENU: tuple[MenuEntry, ...] = (
+    MenuEntry(DossierView, "Dossiers", _l("Dossiers"), "fa-folder-open", *_SERVICE),
+    MenuEntry(DocumentView, "Documents", _l("Documents"), "fa-file", *_SERVICE),
+    MenuEntry(StageEventView, "History", _l("History"), "fa-history", *_SERVICE),
+    MenuEntry(CompanyView, "Companies", _l("Companies"), "fa-building", *_PARTIES),
+    MenuEntry(ApplicantView, "Applicants", _l("Applicants"), "fa-user", *_PARTIES),
+    MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
+    MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
+    MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
+    MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
+)
+
+
+def register_views(appbuilder: AppBuilder) -> None:
+    for entry in MENU:
+        appbuilder.add_view(
+            entry.view,
+            entry.name,
+            icon=entry.icon,
+            label=entry.label,
+            category=entry.category,
+            category_label=entry.category_label,
+            category_icon=entry.category_icon,
+        )
+    for api in ALL_APIS:
+        appbuilder.add_api(api)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.models.company import Company
+    from app.models.dossier import Dossier
+
+
+class Applicant(Model):
+    __tablename__ = "applicant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(150), index=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    email: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    position: Mapped[str | None] = mapped_column(String(100))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    company: Mapped[Company | None] = relationship(back_populates="applicants")
+    dossiers: Mapped[list[Dossier]] = relationship(back_populates="applicant")
+
+    def __repr__(self) -> str:
+        return self.full_name

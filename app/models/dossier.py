@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.models.applicant import Applicant
+    from app.models.company import Company
+    from app.models.permit import PermitType, RequirementType, Stage
+
+
+class DossierStatus(str, enum.Enum):
+    IN_PROGRESS = "in_progress"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    ARCHIVED = "archived"
+
+
+DOSSIER_STATUSES: dict[str, object] = {
+    DossierStatus.IN_PROGRESS.value: _l("In progress"),
+    DossierStatus.RETURNED.value: _l("Returned to applicant"),
+    DossierStatus.REJECTED.value: _l("Rejected"),
+    DossierStatus.ISSUED.value: _l("Issued"),
+    DossierStatus.ARCHIVED.value: _l("Archived"),
+}
+
+
+class Dossier(Model):
+    __tablename__ = "dossier"
+    __table_args__ = (
+        # The grid's default sort, and the same sort within one stage or status.
+        Index("ix_dossier_submitted", "submitted_at", "id"),
+        Index("ix_dossier_stage_submitted", "stage_id", "submitted_at", "id"),
+        Index("ix_dossier_status_submitted", "status", "submitted_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_number: Mapped[str] = mapped_column(String(20), unique=True)
+    permit_type_id: Mapped[int] = mapped_column(ForeignKey("permit_type.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id"))
+    status: Mapped[str] = mapped_column(String(20), default=DossierStatus.IN_PROGRESS.value)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Bumped by every stage move; a guarded UPDATE checks it (optimistic locking).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    permit_type: Mapped[PermitType] = relationship()
+    company: Mapped[Company] = relationship(back_populates="dossiers")
+    applicant: Mapped[Applicant] = relationship(back_populates="dossiers")
+    stage: Mapped[Stage] = relationship()
+    documents: Mapped[list[Document]] = relationship(back_populates="dossier")
+    events: Mapped[list[StageEvent]] = relationship(
+        back_populates="dossier", order_by="StageEvent.occurred_at"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return str(DOSSIER_STATUSES.get(self.status, self.status))
+
+    def __repr__(self) -> str:
+        return self.receipt_number
+
+
+class Document(Model):
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    requirement_type_id: Mapped[int] = mapped_column(ForeignKey("requirement_type.id"))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    # Server-generated name (content hash) under the instance folder.
+    storage_key: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
+    requirement_type: Mapped[RequirementType] = relationship()
+    uploaded_by = relationship(User, foreign_keys=[uploaded_by_id])
+    verified_by = relationship(User, foreign_keys=[verified_by_id])
+
+    def __repr__(self) -> str:
+        return self.original_filename
+
+
+class StageEvent(Model):
+    """History of a dossier. Rows are only ever inserted."""
+
+    __tablename__ = "stage_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"))
+    to_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+    from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])
+    to_stage: Mapped[Stage | None] = relationship(foreign_keys=[to_stage_id])
+    actor = relationship(User)
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+@event.listens_for(StageEvent, "before_update")
+@event.listens_for(StageEvent, "before_delete")
+def _refuse_history_rewrite(mapper, connection, target) -> None:  # noqa: ANN001
+    raise AppendOnlyError("StageEvent rows are append-only")

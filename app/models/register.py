@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from flask_appbuilder import Model
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.models.applicant import Applicant
+    from app.models.company import Company
+    from app.models.dossier import Dossier
+    from app.models.permit import PermitType
+
+
+class RegisterEntry(Model):
+    """One line of the manual register book (Buku Register)."""
+
+    __tablename__ = "register_entry"
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_register_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_number: Mapped[str] = mapped_column(String(60), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_date: Mapped[dt.date] = mapped_column(Date)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    permit_number: Mapped[str] = mapped_column(String(80), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
+    permit_type_id: Mapped[int] = mapped_column(ForeignKey("permit_type.id"), index=True)
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    book_page: Mapped[int | None] = mapped_column(Integer)
+    book_line: Mapped[int | None] = mapped_column(Integer)
+    archive_box: Mapped[str | None] = mapped_column(String(40))
+    archive_shelf: Mapped[str | None] = mapped_column(String(40))
+
+    dossier: Mapped[Dossier] = relationship()
+    company: Mapped[Company] = relationship()
+    applicant: Mapped[Applicant] = relationship()
+    permit_type: Mapped[PermitType] = relationship()
+
+    def __repr__(self) -> str:
+        return self.register_number

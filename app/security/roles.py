@@ -1,0 +1,83 @@
+"""Roles as data. Each role gets exactly the permissions its SOP work needs; the rest is denied.
+
+Resources are the `class_permission_name` of a grid and of its REST API (both share it), so one
+grant covers the screen and the API. Permission names are FAB's: can_list, can_show, can_add,
+can_edit, can_delete. `menu_access` is derived from these in app.security.sync.
+"""
+from __future__ import annotations
+
+ADMIN = "Admin"
+FRONT_OFFICE = "Front Office"
+BACK_OFFICE = "Back Office"
+TIM_TEKNIS = "Tim Teknis"
+KASI_PERIZINAN = "Kasi Perizinan"
+KABID_PERIZINAN = "Kabid Perizinan"
+KEPALA_DINAS = "Kepala Dinas"
+ARSIPARIS = "Arsiparis"
+SUPERVISOR = "Supervisor"
+PUBLIC = "Public"
+
+# Resource names (class_permission_name), shared by views and APIs.
+COMPANY = "Company"
+APPLICANT = "Applicant"
+DOSSIER = "Dossier"
+DOCUMENT = "Document"
+STAGE_EVENT = "StageEvent"
+REGISTER_ENTRY = "RegisterEntry"
+PERMIT_TYPE = "PermitType"
+STAGE = "Stage"
+REQUIREMENT_TYPE = "RequirementType"
+
+BUSINESS_RESOURCES = (
+    COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
+)
+
+READ = ("can_list", "can_show")
+READ_ADD = READ + ("can_add",)
+READ_EDIT = READ + ("can_edit",)
+READ_WRITE = READ + ("can_add", "can_edit")
+FULL = READ_WRITE + ("can_delete",)
+
+# What every signed-in staff member may do for their own account.
+SELF_SERVICE: tuple[tuple[str, str], ...] = (
+    ("can_userinfo", "UserDBModelView"),
+    ("resetmypassword", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("userinfoedit", "UserDBModelView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+    ("can_get", "OpenApi"),
+)
+
+_SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ}
+_CASE_READ = {COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ}
+
+# role -> resource -> permissions. Admin is handled apart: it gets every permission.
+ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    # Receives the file, registers the company and applicant, opens the dossier (SOP steps 1-6, 14).
+    FRONT_OFFICE: {
+        **_SOP_READ, **_CASE_READ,
+        COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE,
+    },
+    # Verifies, drafts, numbers and prints (steps 7, 9, 13).
+    BACK_OFFICE: {
+        **_SOP_READ, **_CASE_READ,
+        COMPANY: READ_EDIT, APPLICANT: READ_EDIT, DOSSIER: READ_EDIT, DOCUMENT: READ_EDIT,
+        REGISTER_ENTRY: READ,
+    },
+    # Inspects the site and uploads the BAP (step 8).
+    TIM_TEKNIS: {**_SOP_READ, **_CASE_READ},
+    # Check, initial, sign (steps 10-12).
+    KASI_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+    KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+    KEPALA_DINAS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+    # Records the permit in the manual register and files the paper (step 15).
+    ARSIPARIS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT},
+    # Reads everything, exports reports.
+    SUPERVISOR: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+}
+
+# Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).
+STAGE_ROLES = frozenset(ROLE_GRANTS)
+ALL_ROLES = (ADMIN, *ROLE_GRANTS)

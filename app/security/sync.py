@@ -1,0 +1,41 @@
+"""Makes the roles in the database match app.security.roles exactly. Safe to run at every start."""
+from __future__ import annotations
+
+from flask_appbuilder import AppBuilder
+
+from app.menu import MENU
+from app.security.roles import ADMIN, PUBLIC, ROLE_GRANTS, SELF_SERVICE
+
+
+def role_permission_pairs(role_name: str) -> set[tuple[str, str]]:
+    """(permission, resource) pairs a role must hold, menu entries included."""
+    grants = ROLE_GRANTS[role_name]
+    pairs = {(perm, resource) for resource, perms in grants.items() for perm in perms}
+    pairs |= set(SELF_SERVICE)
+    for entry in MENU:
+        if "can_list" in grants.get(entry.view.class_permission_name, ()):
+            pairs |= {("menu_access", entry.name), ("menu_access", entry.category)}
+    return pairs
+
+
+def sync_roles(appbuilder: AppBuilder) -> None:
+    sm = appbuilder.sm
+    # FAB grants every new menu permission to Admin, so Admin must exist first.
+    admin = sm.find_role(ADMIN) or sm.add_role(ADMIN)
+    appbuilder.add_permissions(update_perms=True)
+    session = sm.session
+    all_pvms = session.query(sm.permissionview_model).all()
+    by_pair = {(pvm.permission.name, pvm.view_menu.name): pvm for pvm in all_pvms}
+
+    admin.permissions = all_pvms
+    # Anonymous visitors get nothing from FAB; public pages are plain Flask routes.
+    public = sm.find_role(PUBLIC) or sm.add_role(PUBLIC)
+    public.permissions = []
+
+    for role_name in ROLE_GRANTS:
+        wanted = role_permission_pairs(role_name)
+        missing = wanted - by_pair.keys()
+        assert not missing, f"role {role_name} names permissions no view has: {sorted(missing)}"
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        role.permissions = [by_pair[pair] for pair in sorted(wanted)]
+    session.commit()

@@ -1,0 +1,237 @@
+"""An SOP file, parsed and checked. Parsing touches no database."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.sop.fields import FIELD_CHECKS
+
+
+class SopFileError(ValueError):
+    """A problem in an SOP file; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{Path(path).name}: {problem}")
+
+
+@dataclass(frozen=True)
+class StepDef:
+    no: int
+    code: str
+    name: str
+    activity: str
+    actor: str
+    role: str
+    time_text: str
+    time_minutes: int
+    inputs: str
+    output: str
+    applicant_step: bool
+    office_continuation: bool
+    required_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequirementDef:
+    seq: int
+    code: str
+    name: str
+    mandatory: bool
+    due_stage: str
+
+
+@dataclass(frozen=True)
+class SopDefinition:
+    path: str
+    content_hash: str
+    code: str
+    name: str
+    sop_number: str
+    receipt_prefix: str
+    legal_bases: tuple[str, ...]
+    executor_qualifications: tuple[str, ...]
+    equipment: tuple[str, ...]
+    related_sops: tuple[str, ...]
+    recording: tuple[str, ...]
+    service_days: int
+    fee: Decimal
+    output_document: str
+    validity_months: int | None
+    steps: tuple[StepDef, ...] = field(default_factory=tuple)
+    requirements: tuple[RequirementDef, ...] = field(default_factory=tuple)
+
+
+_TIME = re.compile(r"^\s*(\d+)\s*(menit|jam|hari kerja|hari)\s*$", re.IGNORECASE)
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def parse_time(text: str, working_day_minutes: int) -> int:
+    """'10 Menit' -> 10, '1 jam' -> 60, '2 hari kerja' -> 2 working days in minutes."""
+    match = _TIME.match(str(text))
+    if not match:
+        raise ValueError(text)
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if unit == "menit":
+        return amount
+    if unit == "jam":
+        return amount * 60
+    return amount * working_day_minutes
+
+
+class _Reader:
+    """Reads one mapping, naming the file and the place of every problem."""
+
+    def __init__(self, path: str | Path, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise SopFileError(path, f"{where} harus berupa mapping (kunci: nilai)")
+        self.path, self.data, self.where = path, data, where
+
+    def fail(self, problem: str) -> SopFileError:
+        return SopFileError(self.path, f"{self.where}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], required: bool = True, default: Any = None) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise self.fail(f"kolom wajib '{key}' tidak ada")
+            return default
+        value = self.data[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise self.fail(f"kolom '{key}' bertipe salah ({type(value).__name__})")
+        return value
+
+    def text(self, key: str, required: bool = True) -> str:
+        value = self.get(key, (str, int), required, "")
+        value = str(value).strip()
+        if required and not value:
+            raise self.fail(f"kolom wajib '{key}' kosong")
+        return value
+
+    def texts(self, key: str, required: bool = True) -> tuple[str, ...]:
+        values = self.get(key, list, required, [])
+        if not all(isinstance(v, str) and v.strip() for v in values):
+            raise self.fail(f"kolom '{key}' harus berupa daftar teks")
+        return tuple(v.strip() for v in values)
+
+    def code(self, key: str) -> str:
+        value = self.text(key)
+        if not _CODE.match(value):
+            raise self.fail(f"kode '{value}' harus huruf besar, angka dan garis bawah")
+        return value
+
+
+def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int) -> SopDefinition:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except OSError as exc:
+        raise SopFileError(path, f"berkas tidak dapat dibaca ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise SopFileError(path, f"YAML tidak valid: {exc}") from exc
+
+    top = _Reader(path, data, "SOP")
+    try:
+        fee = Decimal(str(top.get("fee", (int, float, str))))
+    except InvalidOperation as exc:
+        raise top.fail("kolom 'fee' harus berupa angka") from exc
+    service_days = top.get("service_days", int)
+    if service_days < 1:
+        raise top.fail("kolom 'service_days' harus minimal 1")
+
+    steps: list[StepDef] = []
+    raw_steps = [(s, False) for s in top.get("steps", list)]
+    raw_steps += [(s, True) for s in top.get("office_continuation", list, required=False, default=[])]
+    if not raw_steps:
+        raise top.fail("daftar 'steps' kosong")
+    seen_codes: set[str] = set()
+    for index, (raw_step, continuation) in enumerate(raw_steps, start=1):
+        step = _Reader(path, raw_step, f"langkah ke-{index}")
+        no = step.get("step", int)
+        if no != index:
+            raise step.fail(f"nomor langkah {no} tidak urut (seharusnya {index})")
+        code = step.code("code")
+        step.where = f"langkah {no} ({code})"
+        if code in seen_codes:
+            raise step.fail(f"kode tahapan '{code}' ganda")
+        seen_codes.add(code)
+        role = step.text("role")
+        if role not in roles:
+            raise step.fail(f"peran '{role}' tidak dikenal (yang dikenal: {', '.join(sorted(roles))})")
+        time_text = step.text("time")
+        try:
+            minutes = parse_time(time_text, working_day_minutes)
+        except ValueError as exc:
+            raise step.fail(f"waktu '{time_text}' tidak dipahami (contoh: '10 Menit', '2 hari kerja')") from exc
+        required_fields = step.texts("required_fields", required=False)
+        unknown = [f for f in required_fields if f not in FIELD_CHECKS]
+        if unknown:
+            raise step.fail(f"isian '{unknown[0]}' tidak dikenal")
+        steps.append(
+            StepDef(
+                no=no,
+                code=code,
+                name=step.text("name"),
+                activity=step.text("activity"),
+                actor=step.text("actor"),
+                role=role,
+                time_text=time_text,
+                time_minutes=minutes,
+                inputs=step.text("inputs", required=False),
+                output=step.text("output", required=False),
+                applicant_step=bool(step.get("applicant_step", bool, required=False, default=False)),
+                office_continuation=continuation,
+                required_fields=required_fields,
+            )
+        )
+
+    requirements: list[RequirementDef] = []
+    seen_reqs: set[str] = set()
+    for index, raw_req in enumerate(top.get("requirements", list), start=1):
+        req = _Reader(path, raw_req, f"persyaratan ke-{index}")
+        code = req.code("code")
+        req.where = f"persyaratan {code}"
+        if code in seen_reqs:
+            raise req.fail(f"kode persyaratan '{code}' ganda")
+        seen_reqs.add(code)
+        due = req.code("due_stage")
+        if due not in seen_codes:
+            raise req.fail(f"tahapan '{due}' tidak ada di SOP ini")
+        requirements.append(
+            RequirementDef(
+                seq=index,
+                code=code,
+                name=req.text("name"),
+                mandatory=bool(req.get("mandatory", bool, required=False, default=True)),
+                due_stage=due,
+            )
+        )
+
+    validity = top.get("validity_months", int, required=False)
+    digest = hashlib.sha256(raw + f"|{working_day_minutes}".encode()).hexdigest()
+    return SopDefinition(
+        path=str(path),
+        content_hash=digest,
+        code=top.code("code"),
+        name=top.text("name"),
+        sop_number=top.text("sop_number"),
+        receipt_prefix=top.code("receipt_prefix"),
+        legal_bases=top.texts("legal_bases"),
+        executor_qualifications=top.texts("executor_qualifications", required=False),
+        equipment=top.texts("equipment", required=False),
+        related_sops=top.texts("related_sops", required=False),
+        recording=top.texts("recording", required=False),
+        service_days=service_days,
+        fee=fee,
+        output_document=top.text("output_document"),
+        validity_months=validity,
+        steps=tuple(steps),
+        requirements=tuple(requirements),
+    )

@@ -1,0 +1,79 @@
+"""Loket configuration. Secrets and endpoints come from the environment, never literals."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    # None means: fall back to instance/loket.db (resolved in create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # None means: read or create instance/secret_key (see app.secrets).
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+
+    APP_NAME = "Loket"
+    APP_THEME = ""
+    FAB_INDEX_VIEW = "app.views.home.HomeView"
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.LoketSecurityManager"
+    # Alembic owns the schema; permissions are synced by `loket init`, not on import.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_ADD_SECURITY_API = False
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 100
+
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = "5 per 40 second"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    # Without this FAB registers scrypt hashes anyway; keep the default explicit.
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # staff keep grids open all day
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
+    MAX_CONTENT_LENGTH = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024 + 64 * 1024
+
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = {
+        "id": {"flag": "id", "name": "Bahasa Indonesia"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # The office this instance serves (Kemendagri code of Kabupaten Landak).
+    OFFICE_TIMEZONE = "Asia/Jakarta"
+    OFFICE_REGENCY_CODE = "61.08"
+    OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
+    SOP_DIR = str(BASE_DIR / "seed" / "sop")
+    # Working minutes in one office day (07:30-16:00); turns "2 hari kerja" into minutes.
+    WORKING_DAY_MINUTES = 510
+
+
+class TestConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("LOKET_TEST_DATABASE_URL") or "sqlite://"
+    SECRET_KEY = "test-only-secret"  # noqa: S105 - TestConfig is never used to serve
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SERVER_NAME = "localhost"
+    # Cheap hashes keep fixture logins fast; production keeps scrypt.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

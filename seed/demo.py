@@ -1,0 +1,2 @@
+def generate(dossiers: int, seed: int) -> str:
+    raise NotImplementedError
