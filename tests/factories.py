@@ -1,0 +1,54 @@
+"""Valid Indonesian test identities and records, deterministic per counter."""
+from __future__ import annotations
+
+import itertools
+
+from app.extensions import db
+from app.models import Applicant, Company
+
+_counter = itertools.count(1)
+
+
+def valid_nik(n: int | None = None, female: bool = False) -> str:
+    """A structurally valid NIK from Ngabang, Kabupaten Landak (61.08.01)."""
+    n = next(_counter) if n is None else n
+    day = 5 + (40 if female else 0)
+    return f"610801{day:02d}0895{n % 10000 or 1:04d}"
+
+
+def valid_nib(n: int | None = None) -> str:
+    n = next(_counter) if n is None else n
+    return f"{9120000000000 + n:013d}"
+
+
+def valid_npwp(n: int | None = None) -> str:
+    n = next(_counter) if n is None else n
+    return f"{12345678000000 + n:015d}"
+
+
+def make_company(**overrides) -> Company:  # noqa: ANN003
+    n = next(_counter)
+    values = dict(
+        name=f"PT Angkutan Landak {n}",
+        legal_form="PT",
+        nib=valid_nib(n),
+        npwp=valid_npwp(n),
+        address="Jl. Pangeran Cinata No. 1",
+        kecamatan_code="61.08.01",
+        desa_code="61.08.01.2001",
+    )
+    values.update(overrides)
+    company = Company(**values)
+    db.session.add(company)
+    db.session.commit()
+    return company
+
+
+def make_applicant(company: Company | None = None, **overrides) -> Applicant:  # noqa: ANN003
+    n = next(_counter)
+    values = dict(full_name=f"Budi Santoso {n}", nik=valid_nik(n), email=f"budi{n}@contoh.co.id", company=company)
+    values.update(overrides)
+    applicant = Applicant(**values)
+    db.session.add(applicant)
+    db.session.commit()
+    return applicant
