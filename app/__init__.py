@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.exceptions import NotFound
 from flask_appbuilder import AppBuilder
 
 from config import BASE_DIR, Config
@@ -21,23 +22,34 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     _normalize_database_url(app)
+    # FAB's download endpoints read from here; nothing of ours is stored in it.
+    app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "fab-uploads"))
 
     from app import models  # noqa: F401  (every table known before migrations run)
     from app.cli import loket_cli
-    from app.extensions import csrf, db, migrate
+    from app.extensions import db, migrate
     from app.menu import register_views
+    from app.security.csrf import init_csrf
     from app.templating import register_template_helpers
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
+    init_csrf(app)
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
     register_template_helpers(app)
+    app.register_error_handler(FileNotFoundError, _missing_download)
     app.cli.add_command(loket_cli)
     return app
+
+
+def _missing_download(error: FileNotFoundError):  # noqa: ANN202
+    """FAB's generic download endpoints raise on an unknown file name; that is a 404, not a 500."""
+    if request.endpoint and request.endpoint.endswith(".download"):
+        return NotFound().get_response()
+    raise error
 
 
 def _normalize_database_url(app: Flask) -> None:

@@ -48,6 +48,7 @@ def desa_field(label: object) -> SelectField:
         choices=lambda: _with_blank(desa_choices(current_app.config["OFFICE_REGENCY_CODE"])),
         widget=Select2Widget(),
         validate_choice=True,
+        validators=[desa_in_kecamatan],
     )
 
 

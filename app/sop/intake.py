@@ -20,16 +20,21 @@ def new_receipt_number(prefix: str, when: dt.datetime) -> str:
     return f"{prefix}-{when:%y}-{tail}"
 
 
+class NoStagesError(ValueError):
+    pass
+
+
 def open_dossier(
     dossier: Dossier,
     permit_type: PermitType,
-    first_stage: Stage,
     now: dt.datetime,
     calendar: WorkingCalendar,
     actor_id: int | None,
 ) -> Dossier:
     """Fills a new dossier's system fields and records its first history row."""
-    assert first_stage.permit_type_id == permit_type.id, "first stage belongs to another permit type"
+    if not permit_type.stages:
+        raise NoStagesError(permit_type.code)
+    first_stage: Stage = min(permit_type.stages, key=lambda stage: stage.seq)
     dossier.permit_type = permit_type
     dossier.receipt_number = new_receipt_number(permit_type.receipt_prefix, now.astimezone(calendar.tz))
     dossier.stage = first_stage

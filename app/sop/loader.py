@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Dossier, PermitType, RequirementType, Stage, StageEvent
+from app.models import Document, Dossier, PermitType, RequirementType, Stage, StageEvent
 from app.sop.schema import SopDefinition, SopFileError, parse_sop
 
 
@@ -114,6 +114,8 @@ def _upsert_requirements(session: Session, permit: PermitType, d: SopDefinition,
     wanted = {r.code for r in d.requirements}
     for code, requirement in existing.items():
         if code not in wanted:
+            if session.scalar(select(exists().where(Document.requirement_type_id == requirement.id))):
+                raise SopFileError(d.path, f"persyaratan '{code}' masih dipakai dokumen, tidak dapat dihapus dari SOP")
             session.delete(requirement)
     for req in d.requirements:
         requirement = existing.get(req.code) or RequirementType(permit_type_id=permit.id, code=req.code)

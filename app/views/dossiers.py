@@ -8,13 +8,12 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DOSSIER_STATUSES, Document, Dossier, Stage, StageEvent
+from app.models import DOSSIER_STATUSES, Document, Dossier, StageEvent
 from app.security import roles
 from app.sop.calendar import WorkingCalendar
-from app.sop.intake import open_dossier
+from app.sop.intake import NoStagesError, open_dossier
 from app.views.base import LoketModelView
 
 DOSSIER_LABELS = {
@@ -130,11 +129,10 @@ class DossierView(LoketModelView):
     related_views = [DocumentView, StageEventView]
 
     def pre_add(self, item: Dossier) -> None:
-        first_stage = db.session.scalar(
-            select(Stage).where(Stage.permit_type_id == item.permit_type.id).order_by(Stage.seq).limit(1)
-        )
-        if first_stage is None:
-            # FAB flashes the message of an exception raised here and saves nothing.
-            raise ValueError(str(_l("This permit type has no stages; load its SOP first.")))
         actor_id = current_user.id if current_user.is_authenticated else None
-        open_dossier(item, item.permit_type, first_stage, dt.datetime.now(dt.timezone.utc), office_calendar(), actor_id)
+        try:
+            with db.session.no_autoflush:
+                open_dossier(item, item.permit_type, dt.datetime.now(dt.timezone.utc), office_calendar(), actor_id)
+        except NoStagesError as exc:
+            # FAB flashes the message of an exception raised here and saves nothing.
+            raise ValueError(str(_l("This permit type has no stages; load its SOP first."))) from exc

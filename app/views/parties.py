@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
-from app.forms import Normalized, coded_select, desa_field, desa_in_kecamatan, kecamatan_field
+from app.forms import Normalized, coded_select, desa_field, kecamatan_field
 from app.formatting import format_npwp
 from app.models import LEGAL_FORMS, Applicant, Company
 from app.security import roles
@@ -106,7 +106,6 @@ class CompanyView(LoketModelView):
         "npwp": [Normalized(normalize_npwp)],
         "email": [Normalized(normalize_email)],
         "phone": [Normalized(normalize_phone)],
-        "desa_code": [desa_in_kecamatan],
     }
     description_columns = {
         "nib": _l("Nomor Induk Berusaha from OSS: 13 digits."),

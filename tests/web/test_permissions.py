@@ -1,0 +1,181 @@
+"""Every role x every view and API endpoint: allowed or denied, as the office's roles say.
+
+The table below is written out by hand on purpose: it is the specification, not a copy of
+app.security.roles. Any endpoint the app grows without an entry here fails the test.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.models import Document, Dossier, PermitType, RegisterEntry, StageEvent
+from app.security.roles import ALL_ROLES
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import open_dossier
+from tests.conftest import csrf_token
+from tests.factories import make_applicant, make_company
+
+FO, BO, TT = "Front Office", "Back Office", "Tim Teknis"
+KASI, KABID, KADIS = "Kasi Perizinan", "Kabid Perizinan", "Kepala Dinas"
+ARS, SUP, ADMIN = "Arsiparis", "Supervisor", "Admin"
+STAFF = {FO, BO, TT, KASI, KABID, KADIS, ARS, SUP}
+NOBODY: set[str] = set()
+
+# resource -> operation -> roles (besides Admin) allowed to do it.
+SPEC: dict[str, dict[str, set[str]]] = {
+    "Company": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
+    "Applicant": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
+    "Dossier": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}},
+    "Document": {"list": STAFF, "show": STAFF, "edit": {BO}, "delete": NOBODY},
+    "StageEvent": {"list": STAFF, "show": STAFF},
+    "RegisterEntry": {
+        "list": {BO, KASI, KABID, KADIS, ARS, SUP},
+        "show": {BO, KASI, KABID, KADIS, ARS, SUP},
+        "edit": {ARS},
+    },
+    "PermitType": {"list": STAFF, "show": STAFF},
+    "Stage": {"list": STAFF, "show": STAFF},
+    "RequirementType": {"list": STAFF, "show": STAFF},
+}
+
+VIEW_PREFIX = {
+    "Company": "/companyview", "Applicant": "/applicantview", "Dossier": "/dossierview",
+    "Document": "/documentview", "StageEvent": "/stageeventview", "RegisterEntry": "/registerentryview",
+    "PermitType": "/permittypeview", "Stage": "/stageview", "RequirementType": "/requirementtypeview",
+}
+API_PREFIX = {
+    "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
+    "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
+    "RegisterEntry": "/api/v1/register_entry", "PermitType": "/api/v1/permit_type",
+    "Stage": "/api/v1/stage", "RequirementType": "/api/v1/requirement_type",
+}
+ABSENT = 999999  # a row id that does not exist: a permitted delete answers 404, deletes nothing
+
+# Endpoints open to everyone, signed in or not.
+PUBLIC_ENDPOINTS = {
+    "AuthDBView.login", "AuthDBView.logout", "LocaleView.index", "UtilView.back", "HomeView.index",
+    "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static",
+}
+# FAB's own screens: staff may see and change only their own account.
+SELF_SERVICE_ENDPOINTS = {
+    "UserDBModelView.userinfo", "UserDBModelView.resetmypassword", "UserDBModelView.userinfoedit",
+    "ResetMyPasswordView.this_form_get", "ResetMyPasswordView.this_form_post",
+    "UserInfoEditView.this_form_get", "UserInfoEditView.this_form_post", "OpenApi.get",
+}
+# Bulk actions are covered in test_security.py (none are registered yet).
+SKIPPED_SUFFIXES = (".action", ".action_post")
+
+
+@pytest.fixture(scope="module")
+def rows(app: Flask) -> dict[str, int]:
+    """One real row per resource, so show and edit pages render real records."""
+    with app.app_context():
+        company = make_company()
+        applicant = make_applicant(company)
+        permit = db.session.query(PermitType).one()
+        dossier = Dossier(company=company, applicant=applicant)
+        open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
+        db.session.add(dossier)
+        db.session.flush()
+        document = Document(
+            dossier=dossier, requirement_type=permit.requirements[0], original_filename="surat.pdf",
+            storage_key="ab" * 32, size_bytes=1234, sha256="ab" * 32,
+        )
+        register = RegisterEntry(
+            register_number="REG/9001/2026", year=2026, seq=9001, entry_date=dt.date(2026, 11, 27),
+            dossier=dossier, permit_number="503/9001/IPK/DPMPTSPTK/2026", company=company,
+            applicant=applicant, permit_type=permit, issue_date=dt.date(2026, 11, 27),
+        )
+        db.session.add_all([document, register])
+        db.session.commit()
+        event = db.session.query(StageEvent).filter_by(dossier_id=dossier.id).first()
+        return {
+            "Company": company.id, "Applicant": applicant.id, "Dossier": dossier.id, "Document": document.id,
+            "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
+            "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
+        }
+
+
+def _cases(app: Flask, rows: dict[str, int]) -> list[tuple[str, str, str, str]]:
+    """(endpoint, method, url, expectation key) for every rule the app serves."""
+    cases = []
+    for rule in app.url_map.iter_rules():
+        endpoint = rule.endpoint
+        if endpoint in PUBLIC_ENDPOINTS or endpoint.endswith(SKIPPED_SUFFIXES):
+            continue
+        view_class, method_name = endpoint.split(".", 1)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method == "GET" and method_name == "delete" and "POST" in rule.methods:
+                continue  # GET deletes are refused by FAB while CSRF is on; tested apart
+            resource = next((r for r, p in {**VIEW_PREFIX}.items() if rule.rule.startswith(p + "/")), None)
+            resource = resource or next((r for r, p in API_PREFIX.items() if rule.rule.startswith(p + "/")), None)
+            pk = rows[resource] if resource and method_name in {"show", "edit", "get", "put"} else ABSENT
+            url = re.sub(r"<(?:int:)?pk>", str(pk), rule.rule)
+            url = url.replace("<version>", "v1").replace("<string:filename>", "abc_sep_x.txt")
+            url = re.sub(r"<[^>]+>", "0", url)  # e.g. FAB's chart <group_by>
+            cases.append((endpoint, method, url, resource or view_class))
+    return sorted(set(cases))
+
+
+_OPERATION = {
+    "list": "list", "show": "show", "add": "add", "edit": "edit", "delete": "delete", "download": "download",
+    "get_list": "list", "get": "show", "info": "list", "post": "add", "put": "edit",
+}
+
+
+def expected_allowed(app: Flask, role: str | None, endpoint: str, resource: str) -> bool:
+    if role is None:
+        return False
+    view_class, method_name = endpoint.split(".", 1)
+    if role == ADMIN:
+        # Admin holds every permission that exists; a view refuses what it does not offer.
+        view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == view_class)
+        declared = getattr(getattr(view, method_name), "_permission_name", method_name)
+        permission = view.method_permission_name.get(method_name, declared)
+        return permission.removeprefix("can_") in {p.removeprefix("can_") for p in view.base_permissions}
+    if endpoint in SELF_SERVICE_ENDPOINTS:
+        return True
+    if resource not in SPEC:
+        return False  # security screens, Swagger UI, menu API: Admin only
+    return role in SPEC[resource].get(_OPERATION[method_name], NOBODY)
+
+
+def _request(client, method: str, url: str, token: str | None):  # noqa: ANN001, ANN202
+    headers = {"X-CSRFToken": token} if token else {}
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={} if method in {"POST", "PUT"} else None, headers=headers)
+    data = {"csrf_token": token} if method == "POST" and token else None
+    return client.open(url, method=method, data=data)
+
+
+def _was_allowed(response, url: str) -> bool:  # noqa: ANN001
+    assert response.status_code < 500, f"{url} -> {response.status_code}"
+    if response.status_code in (401, 403):
+        return False
+    # FAB sends anonymous visitors of a protected page to the login form.
+    return not (response.status_code == 302 and "/login" in response.headers.get("Location", ""))
+
+
+@pytest.mark.parametrize("role", [*ALL_ROLES, None], ids=lambda r: r or "anonymous")
+def test_every_endpoint_allows_exactly_what_the_role_may_do(app, login_as, rows, role):
+    client = login_as(role)
+    # A valid CSRF token, so that what is tested is the permission, not the token.
+    token = csrf_token(client, "/resetmypassword/form" if role else "/login/")
+    mismatches = []
+    cases = _cases(app, rows)
+    assert len(cases) > 100, "the matrix should see every view and API endpoint"
+    for endpoint, method, url, resource in cases:
+        allowed = _was_allowed(_request(client, method, url, token), url)
+        if allowed != expected_allowed(app, role, endpoint, resource):
+            mismatches.append(f"{method} {url} ({endpoint}): {'allowed' if allowed else 'denied'}")
+    assert not mismatches, f"{role or 'anonymous'}:\n" + "\n".join(mismatches)
+
+
+def test_every_business_resource_is_in_the_spec():
+    from app.security.roles import BUSINESS_RESOURCES
+
+    assert set(BUSINESS_RESOURCES) == set(SPEC)
