@@ -78,6 +78,7 @@ def rows(app: Flask) -> dict[str, int]:
         applicant = make_applicant(company)
         permit = db.session.query(PermitType).one()
         dossier = Dossier(company=company, applicant=applicant)
+        db.session.add(dossier)
         open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
         db.session.add(dossier)
         db.session.flush()

@@ -21,6 +21,7 @@ def dossier_id(app, clean_db):  # noqa: ARG001
         company = make_company(name="PT Pool Ngabang Sejahtera")
         applicant = make_applicant(company, full_name="Yohanes Aloysius")
         dossier = Dossier(company=company, applicant=applicant)
+        db.session.add(dossier)
         submitted = dt.datetime(2026, 11, 27, 20, 30, tzinfo=dt.timezone.utc)  # 28 Nov 03.30 WIB
         open_dossier(dossier, db.session.query(PermitType).one(), submitted, WorkingCalendar(), None)
         db.session.add(dossier)
