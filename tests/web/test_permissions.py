@@ -77,9 +77,9 @@ def rows(app: Flask) -> dict[str, int]:
         company = make_company()
         applicant = make_applicant(company)
         permit = db.session.query(PermitType).one()
-        dossier = Dossier(company=company, applicant=applicant)
-        db.session.add(dossier)
-        open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
+        with db.session.no_autoflush:
+            dossier = Dossier(company=company, applicant=applicant)
+            open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
         db.session.add(dossier)
         db.session.flush()
         document = Document(

@@ -20,10 +20,11 @@ def dossier_id(app, clean_db):  # noqa: ARG001
     with app.app_context():
         company = make_company(name="PT Pool Ngabang Sejahtera")
         applicant = make_applicant(company, full_name="Yohanes Aloysius")
-        dossier = Dossier(company=company, applicant=applicant)
-        db.session.add(dossier)
+        permit = db.session.query(PermitType).one()
         submitted = dt.datetime(2026, 11, 27, 20, 30, tzinfo=dt.timezone.utc)  # 28 Nov 03.30 WIB
-        open_dossier(dossier, db.session.query(PermitType).one(), submitted, WorkingCalendar(), None)
+        with db.session.no_autoflush:
+            dossier = Dossier(company=company, applicant=applicant)
+            open_dossier(dossier, permit, submitted, WorkingCalendar(), None)
         db.session.add(dossier)
         db.session.commit()
         return dossier.id
