@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from decimal import Decimal
+
 from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
+from lokal import format_rupiah
 
 
 def format_day(value: dt.date | dt.datetime | None) -> str:
@@ -37,3 +41,16 @@ def format_npwp(value: str | None) -> str:
     if len(value) == 15:
         return f"{value[0:2]}.{value[2:5]}.{value[5:8]}.{value[8]}-{value[9:12]}.{value[12:15]}"
     return value
+
+
+def format_fee(value: Decimal | int | None) -> str:
+    """Rp1.500.000, or "free of charge" as the SOP says it (Tanpa Biaya)."""
+    if not value:
+        return str(_l("Free of charge"))
+    return format_rupiah(Decimal(value))
+
+
+def format_months(value: int | None) -> str:
+    if value is None:
+        return str(_l("Not specified"))
+    return str(_l("%(months)s months", months=value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
+from app.formatting import format_fee, format_months
 from app.models import PermitType, RequirementType, Stage
 from app.security import roles
 from app.views.base import LoketModelView
@@ -87,9 +88,9 @@ class PermitTypeView(LoketModelView):
         "related_sops": _l("Related SOPs"),
         "recording": _l("Recording and data keeping"),
         "service_days": _l("Service time (working days)"),
-        "fee": _l("Fee (Rp)"),
+        "fee": _l("Fee"),
         "output_document": _l("Output"),
-        "validity_months": _l("Validity (months)"),
+        "validity_months": _l("Validity"),
         "source_file": _l("SOP file"),
     }
     list_columns = ["sop_number", "name", "service_days", "fee", "output_document"]
@@ -101,6 +102,8 @@ class PermitTypeView(LoketModelView):
     search_columns = ["name", "code", "sop_number"]
     base_order = ("sop_number", "asc")
     formatters_columns = {
+        "fee": format_fee,
+        "validity_months": format_months,
         "legal_bases": _numbered,
         "executor_qualifications": _numbered,
         "equipment": _numbered,
