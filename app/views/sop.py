@@ -38,7 +38,7 @@ class StageView(LoketModelView):
         "is_applicant_step": _l("Applicant's own step"),
         "is_office_continuation": _l("Office continuation (not in SOP text)"),
     }
-    list_columns = ["permit_type.name", "seq", "code", "name", "role_name", "time_standard_text", "output"]
+    list_columns = ["permit_type.name", "seq", "code", "name", "actor", "role_name", "time_standard_text", "output"]
     show_columns = [
         "permit_type", "seq", "code", "name", "activity", "actor", "role_name", "time_standard_text",
         "time_standard_minutes", "inputs", "output", "is_applicant_step", "is_office_continuation",
