@@ -66,3 +66,18 @@ def coded_select(label: object, choices: dict[str, object]) -> SelectField:
         widget=Select2Widget(),
         validate_choice=True,
     )
+
+
+class Registered:
+    """The value must identify a record that is already registered (e.g. a company by NIB)."""
+
+    def __init__(self, model: type, column: str, message: object) -> None:
+        self.model, self.column, self.message = model, column, message
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        from sqlalchemy import exists, select
+
+        from app.extensions import db
+
+        if field.data and not db.session.scalar(select(exists().where(getattr(self.model, self.column) == field.data))):
+            raise ValidationError(str(self.message))

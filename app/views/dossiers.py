@@ -4,17 +4,23 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired
 
 from app.extensions import db
-from app.models import DOSSIER_STATUSES, Document, Dossier, StageEvent
+from app.forms import Normalized, Registered
+from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
 from app.security import roles
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import NoStagesError, open_dossier
+from app.validators import normalize_nib, normalize_nik
 from app.views.base import LoketModelView
+from app.views.grid import DossierGridInterface, LeanSelect2Widget, grid_moment, grid_status, search_select, status_choices
 
 DOSSIER_LABELS = {
     "receipt_number": _l("Receipt no."),
@@ -99,7 +105,7 @@ class StageEventView(LoketModelView):
 
 
 class DossierView(LoketModelView):
-    datamodel = SQLAInterface(Dossier)
+    datamodel = DossierGridInterface(Dossier)
     class_permission_name = roles.DOSSIER
     # No delete: a registered dossier is rejected or archived, never erased.
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
@@ -118,20 +124,61 @@ class DossierView(LoketModelView):
         (_l("Time"), {"fields": ["submitted_at", "due_at"]}),
         (_l("Notes"), {"fields": ["notes"]}),
     ]
-    add_columns = ["permit_type", "company", "applicant", "notes"]
-    # Stage and status move only through SOP actions, never by editing.
-    edit_columns = ["company", "applicant", "notes"]
+    # At the counter the clerk types the NIB and NIK from the papers; a pick-list of every
+    # registered company and applicant would not scale.
+    add_columns = ["permit_type", "company_nib", "applicant_nik", "notes"]
+    add_form_extra_fields = {
+        "company_nib": StringField(
+            _l("Company NIB"),
+            validators=[
+                DataRequired(),
+                Normalized(normalize_nib),
+                Registered(Company, "nib", _l("No company is registered with this NIB; register the company first.")),
+            ],
+            widget=BS3TextFieldWidget(),
+        ),
+        "applicant_nik": StringField(
+            _l("Applicant NIK"),
+            validators=[
+                DataRequired(),
+                Normalized(normalize_nik),
+                Registered(Applicant, "nik", _l("No applicant is registered with this NIK; register the applicant first.")),
+            ],
+            widget=BS3TextFieldWidget(),
+        ),
+    }
+    # Stage and status move only through SOP actions; parties are fixed by the receipt.
+    edit_columns = ["notes"]
     search_columns = ["receipt_number", "permit_type", "company", "applicant", "stage", "status", "submitted_at", "due_at"]
+    # Company and applicant are searched by text (see GRID_TEXT_FILTERS), not picked from a list.
+    search_form_extra_fields = {
+        "company": StringField(DOSSIER_LABELS["company"], widget=BS3TextFieldWidget()),
+        "applicant": StringField(DOSSIER_LABELS["applicant"], widget=BS3TextFieldWidget()),
+        "permit_type": search_select(DOSSIER_LABELS["permit_type"], (PermitType.name,), "{}", PermitType.name),
+        "stage": search_select(
+            DOSSIER_LABELS["stage"], (Stage.seq, Stage.name), "{}. {}", Stage.permit_type_id, Stage.seq
+        ),
+        # Plain text fields with FAB's picker: WTForms' DateTimeField warns on every form build.
+        "submitted_at": StringField(DOSSIER_LABELS["submitted_at"], widget=DateTimePickerWidget()),
+        "due_at": StringField(DOSSIER_LABELS["due_at"], widget=DateTimePickerWidget()),
+        "status": SelectField(
+            DOSSIER_LABELS["status"],
+            choices=status_choices,
+            widget=LeanSelect2Widget(),
+        ),
+    }
     order_columns = ["receipt_number", "submitted_at", "due_at", "status"]
     base_order = ("submitted_at", "desc")
     moment_columns = ("submitted_at", "due_at")
-    formatters_columns = {"status": lambda value: str(DOSSIER_STATUSES.get(value, value))}
+    formatters_columns = {"status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment}
     related_views = [DocumentView, StageEventView]
 
     def pre_add(self, item: Dossier) -> None:
         actor_id = current_user.id if current_user.is_authenticated else None
         try:
             with db.session.no_autoflush:
+                item.company = db.session.scalar(select(Company).where(Company.nib == item.company_nib))
+                item.applicant = db.session.scalar(select(Applicant).where(Applicant.nik == item.applicant_nik))
                 open_dossier(item, item.permit_type, dt.datetime.now(dt.timezone.utc), office_calendar(), actor_id)
         except NoStagesError as exc:
             # FAB flashes the message of an exception raised here and saves nothing.

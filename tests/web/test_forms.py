@@ -120,12 +120,14 @@ def test_front_office_opens_a_dossier_at_the_first_stage(app, login_as):
         company = make_company()
         applicant = make_applicant(company)
         permit = db.session.scalar(select(PermitType))
-        ids = dict(permit_type=permit.id, company=company.id, applicant=applicant.id)
+        company_id = company.id
+        form = dict(permit_type=permit.id, company_nib=company.nib, applicant_nik=applicant.nik)
     client = login_as("Front Office")
-    response = post_form(client, "/dossierview/add", {**ids, "notes": "Berkas dibawa langsung"})
+    response = post_form(client, "/dossierview/add", {**form, "notes": "Berkas dibawa langsung"})
     assert response.status_code == 302
     with app.app_context():
-        dossier = db.session.scalar(select(Dossier).where(Dossier.company_id == ids["company"]))
+        dossier = db.session.scalar(select(Dossier).where(Dossier.company_id == company_id))
+        assert dossier.applicant.nik == form["applicant_nik"]
         assert re.fullmatch(r"IPK-\d{2}-[0-9A-HJKMNP-TV-Z]{6}", dossier.receipt_number)
         assert dossier.stage.code == "BERKAS"
         assert dossier.status == "in_progress"
@@ -142,3 +144,15 @@ def test_valid_nik_of_a_woman_is_accepted(app, login_as):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Applicant).where(Applicant.nik == nik)) is not None
+
+
+def test_a_dossier_for_an_unregistered_company_is_refused_in_indonesian(app, login_as):
+    with app.app_context():
+        applicant = make_applicant()
+        form = dict(permit_type=db.session.scalar(select(PermitType)).id, company_nib=valid_nib(), applicant_nik=applicant.nik)
+    before = count(app, Dossier)
+    response = post_form(login_as("Front Office"), "/dossierview/add", form)
+    assert response.status_code == 200
+    msgid = "No company is registered with this NIB; register the company first."
+    assert indonesian(app, msgid) in page_text(response)
+    assert count(app, Dossier) == before
