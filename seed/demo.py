@@ -1,2 +1,0 @@
-def generate(dossiers: int, seed: int) -> str:
-    raise NotImplementedError

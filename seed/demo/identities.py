@@ -1,0 +1,247 @@
+"""Parties: companies and their applicants, with NIK, NIB, NPWP, e-mail and phone that pass
+app.validators, unique within the run; and the dossiers' receipt numbers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from app.regions import desa_choices, kecamatan_choices
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import RECEIPT_ALPHABET, RECEIPT_RANDOM_LENGTH
+
+from .names import (
+    CHINESE_GIVEN_FEMALE,
+    CHINESE_GIVEN_MALE,
+    CHINESE_INDO_FEMALE,
+    CHINESE_INDO_MALE,
+    CHINESE_INDO_SECOND,
+    CHINESE_SURNAME,
+    COMPANY_HEAD,
+    COMPANY_PLACE,
+    COMPANY_TAIL,
+    COMPANY_TAIL2,
+    DAYAK_FAMILY,
+    DAYAK_FEMALE,
+    DAYAK_MALE,
+    JAVANESE_FEMALE,
+    JAVANESE_MALE,
+    JAVANESE_SECOND,
+    KECAMATAN_WEIGHT,
+    KOPERASI_KIND,
+    LEGAL_FORM_WEIGHTS,
+    MALAY_FEMALE,
+    MALAY_MALE,
+    MALAY_SECOND,
+    MOBILE_PREFIXES,
+    NIB_PREFIXES,
+    NPWP_KPP,
+    POSITIONS,
+    STREETS,
+    YAYASAN_KIND,
+)
+from .walk import WorkClock
+
+
+@dataclass
+class _Company:
+    row: dict[str, Any]
+    applicants: list[dict[str, Any]]
+    id: int | None = None
+
+
+class _Generator:
+    def __init__(self, rng: random.Random, clock: WorkClock, calendar: WorkingCalendar) -> None:
+        self.rng = rng
+        self.clock = clock
+        self.calendar = calendar
+        self.niks: set[str] = set()
+        self.nibs: set[str] = set()
+        self.npwps: set[str] = set()
+        self.company_names: set[str] = set()
+        self.receipts: set[str] = set()
+        self.emails: set[str] = set()
+        kecamatan = [code for code, _ in kecamatan_choices("61.08")]
+        self.kecamatan = kecamatan
+        self.kecamatan_weights = [KECAMATAN_WEIGHT.get(code, 4) for code in kecamatan]
+        self.desa_by_kecamatan: dict[str, list[str]] = defaultdict(list)
+        for code, _ in desa_choices("61.08"):
+            self.desa_by_kecamatan[code.rsplit(".", 1)[0]].append(code)
+
+    # ---- identity numbers
+
+    def nik(self, kecamatan_code: str, birth: dt.date, female: bool) -> str:
+        region = kecamatan_code.replace(".", "")
+        day = birth.day + (40 if female else 0)
+        stem = f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}"
+        while True:
+            nik = f"{stem}{self.rng.randint(1, 9999):04d}"
+            if nik not in self.niks:
+                self.niks.add(nik)
+                return nik
+
+    def nib(self) -> str:
+        while True:
+            nib = f"{self.rng.choice(NIB_PREFIXES)}{self.rng.randrange(10**9):09d}"
+            if nib not in self.nibs:
+                self.nibs.add(nib)
+                return nib
+
+    def npwp(self) -> str:
+        """15-digit legacy NPWP of a company (type 01-03), or its 16-digit form (leading 0)."""
+        while True:
+            serial = f"{self.rng.randint(1, 3):02d}{self.rng.randrange(10**6):06d}"
+            base = f"{serial}{_luhn_digit(serial)}{self.rng.choice(NPWP_KPP)}000"
+            npwp = f"0{base}" if self.rng.random() < 0.3 else base
+            if npwp not in self.npwps:
+                self.npwps.add(npwp)
+                return npwp
+
+    def mobile(self) -> str:
+        return f"{self.rng.choice(MOBILE_PREFIXES)}{self.rng.randrange(10**8):08d}"
+
+    def email(self, local: str, domain: str) -> str:
+        local = re.sub(r"[^a-z0-9.]+", "", local.lower().replace(" ", ".")).strip(".") or "kontak"
+        candidate, n = f"{local}@{domain}", 1
+        while candidate in self.emails:
+            n += 1
+            candidate = f"{local}{n}@{domain}"
+        self.emails.add(candidate)
+        return candidate
+
+    # ---- people and companies
+
+    def person(self) -> tuple[str, bool]:
+        rng = self.rng
+        female = rng.random() < 0.3
+        group = rng.choices(("dayak", "malay", "chinese", "javanese"), weights=(45, 25, 15, 15))[0]
+        if group == "dayak":
+            first = rng.choice(DAYAK_FEMALE if female else DAYAK_MALE)
+            name = f"{first} {rng.choice(DAYAK_FAMILY)}"
+        elif group == "malay":
+            first = rng.choice(MALAY_FEMALE if female else MALAY_MALE)
+            name = f"{first} {rng.choice(MALAY_SECOND)}"
+        elif group == "chinese":
+            if rng.random() < 0.4:
+                given = rng.choice(CHINESE_GIVEN_FEMALE if female else CHINESE_GIVEN_MALE)
+                name = f"{rng.choice(CHINESE_SURNAME)} {given}"
+            else:
+                first = rng.choice(CHINESE_INDO_FEMALE if female else CHINESE_INDO_MALE)
+                second = rng.choice(CHINESE_INDO_SECOND + CHINESE_SURNAME)
+                name = f"{first} {second}" if first != second else first
+        else:
+            first = rng.choice(JAVANESE_FEMALE if female else JAVANESE_MALE)
+            name = f"{first} {rng.choice(JAVANESE_SECOND)}" if rng.random() < 0.8 else first
+        return name, female
+
+    def company_name(self, legal_form: str) -> str:
+        rng = self.rng
+        for attempt in range(50):
+            if legal_form == "KOPERASI":
+                core = f"{rng.choice(KOPERASI_KIND)} {rng.choice(COMPANY_PLACE)} {rng.choice(COMPANY_TAIL)}"
+                name = core
+            elif legal_form == "YAYASAN":
+                name = f"{rng.choice(YAYASAN_KIND)} {rng.choice(COMPANY_HEAD)} {rng.choice(COMPANY_PLACE)}"
+            else:
+                words = [rng.choice(COMPANY_HEAD), rng.choice(COMPANY_PLACE), rng.choice(COMPANY_TAIL)]
+                tail2 = rng.choice(COMPANY_TAIL2)
+                if tail2 and tail2 not in words:
+                    words.append(tail2)
+                core = " ".join(words)
+                name = {
+                    "PT": f"PT {core}",
+                    "CV": f"CV {core}",
+                    "FIRMA": f"Firma {core}",
+                    "PERSEORANGAN": f"UD {core}",
+                    "BUMD": f"PT {core} (Perseroda)",
+                }[legal_form]
+            if attempt >= 40:
+                name = f"{name} {attempt - 38}"
+            if name not in self.company_names:
+                self.company_names.add(name)
+                return name
+        raise AssertionError("unreachable")
+
+    def sk_kemenkumham(self, legal_form: str, year: int) -> str | None:
+        n = self.rng.randint(1, 99999)
+        if legal_form in ("PT", "BUMD"):
+            return f"AHU-{n:07d}.AH.01.01.Tahun {year}"
+        if legal_form in ("CV", "FIRMA"):
+            return f"AHU-{n:07d}-AH.01.14 Tahun {year}" if year >= 2018 else None
+        if legal_form == "KOPERASI":
+            return f"AHU-{n:07d}.AH.01.26.Tahun {year}" if year >= 2019 else None
+        if legal_form == "YAYASAN":
+            return f"AHU-{n:07d}.AH.01.04.Tahun {year}"
+        return None
+
+    def company(self, reference: dt.date) -> _Company:
+        rng = self.rng
+        legal_form = rng.choices([f for f, _ in LEGAL_FORM_WEIGHTS], weights=[w for _, w in LEGAL_FORM_WEIGHTS])[0]
+        name = self.company_name(legal_form)
+        kecamatan = rng.choices(self.kecamatan, weights=self.kecamatan_weights)[0]
+        desa = rng.choice(self.desa_by_kecamatan[kecamatan])
+        # Older firms are fewer: deed dates lean towards recent years.
+        span = (reference - dt.timedelta(days=180) - dt.date(1998, 1, 1)).days
+        deed_date = dt.date(1998, 1, 1) + dt.timedelta(days=int(span * rng.random() ** 0.6))
+        sk_year = deed_date.year if rng.random() < 0.8 or deed_date.year == reference.year else deed_date.year + 1
+        slug = re.sub(r"\((.*?)\)|^(PT|CV|UD|Firma) ", "", name).lower().replace(" ", "")
+        phone = f"0563{rng.randint(21000, 29999)}" if rng.random() < 0.5 else self.mobile()
+        row = dict(
+            name=name,
+            legal_form=legal_form,
+            nib=self.nib(),
+            npwp=self.npwp(),
+            deed_number=str(rng.randint(1, 120)),
+            deed_date=deed_date,
+            sk_kemenkumham=self.sk_kemenkumham(legal_form, sk_year),
+            address=f"Jl. {rng.choice(STREETS)} No. {rng.randint(1, 250)}",
+            kecamatan_code=kecamatan,
+            desa_code=desa,
+            phone=phone,
+            email=self.email(slug[:40], "usaha.example"),
+        )
+        firsts, seconds = POSITIONS[legal_form]
+        applicants = [self.applicant(kecamatan, rng.choice(firsts))]
+        if rng.random() < 0.25:
+            applicants.append(self.applicant(kecamatan, rng.choice(seconds)))
+        return _Company(row=row, applicants=applicants)
+
+    def applicant(self, company_kecamatan: str, position: str) -> dict[str, Any]:
+        rng = self.rng
+        name, female = self.person()
+        home = company_kecamatan if rng.random() < 0.7 else rng.choices(self.kecamatan, weights=self.kecamatan_weights)[0]
+        birth = dt.date(1962, 1, 1) + dt.timedelta(days=rng.randrange(365 * 40))
+        return dict(
+            full_name=name,
+            nik=self.nik(home, birth, female),
+            email=self.email(name, "surel.example"),
+            phone=self.mobile(),
+            position=position,
+        )
+
+    def receipt(self, prefix: str, t: int) -> str:
+        yy = self.clock.yy[t // self.clock.day_seconds]
+        bits = 5 * RECEIPT_RANDOM_LENGTH
+        while True:
+            n = self.rng.getrandbits(bits)
+            tail = "".join(RECEIPT_ALPHABET[(n >> (5 * k)) & 31] for k in range(RECEIPT_RANDOM_LENGTH))
+            number = f"{prefix}-{yy}-{tail}"
+            if number not in self.receipts:
+                self.receipts.add(number)
+                return number
+
+
+def _luhn_digit(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
