@@ -28,7 +28,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from app import models  # noqa: F401  (every table known before migrations run)
     from app.cli import loket_cli
     from app.extensions import db, migrate
-    from app.i18n import register_wtforms_catalog
+    from app.i18n import install_template_gettext, register_wtforms_catalog
     from app.menu import register_views
     from app.security.csrf import init_csrf
     from app.templating import register_template_helpers
@@ -42,6 +42,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         register_views(appbuilder)
     register_template_helpers(app)
     register_wtforms_catalog(app)
+    install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)
     app.cli.add_command(loket_cli)
     return app

@@ -49,6 +49,16 @@ class LoketSecurityManager(SecurityManager):
     def _role_ids(self, roles: list[Role]) -> tuple[int, ...]:
         return tuple(sorted(role.id for role in roles if role.name not in self.builtin_roles))
 
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        # One request has one user: FAB's per-call user resolution need not run 20 times.
+        if not has_request_context():
+            return super().has_access(permission_name, view_name)
+        memo = g.setdefault("_loket_has_access", {})
+        key = (permission_name, view_name)
+        if key not in memo:
+            memo[key] = super().has_access(permission_name, view_name)
+        return memo[key]
+
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         # A grid page asks about 20 times (menu entries, row buttons); answer each pair once.
         memo = g.setdefault("_loket_access", {}) if has_request_context() else {}
