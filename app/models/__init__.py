@@ -13,7 +13,7 @@ Model.metadata.naming_convention = {
 # ruff: noqa: E402
 from app.models.applicant import Applicant
 from app.models.company import LEGAL_FORMS, Company
-from app.models.dossier import DOSSIER_STATUSES, Document, Dossier, DossierStatus, StageEvent
+from app.models.dossier import DOSSIER_STATUSES, STAGE_ACTIONS, Document, Dossier, DossierStatus, StageEvent
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 
@@ -28,6 +28,7 @@ __all__ = [
     "PermitType",
     "RegisterEntry",
     "RequirementType",
+    "STAGE_ACTIONS",
     "Stage",
     "StageEvent",
 ]

@@ -33,6 +33,16 @@ DOSSIER_STATUSES: dict[str, object] = {
 }
 
 
+# StageEvent.action codes -> what staff read in the history.
+STAGE_ACTIONS: dict[str, object] = {
+    "submit": _l("Submitted"),
+    "advance": _l("Moved on"),
+    "return": _l("Returned to applicant"),
+    "resume": _l("Resumed"),
+    "reject": _l("Rejected"),
+}
+
+
 class Dossier(Model):
     __tablename__ = "dossier"
     __table_args__ = (

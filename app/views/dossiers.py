@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired
 
 from app.extensions import db
 from app.forms import Normalized, Registered
-from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
+from app.models import STAGE_ACTIONS, Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
 from app.security import roles
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import NoStagesError, open_dossier
@@ -102,6 +102,7 @@ class StageEventView(LoketModelView):
     search_columns = ["dossier", "action", "occurred_at", "actor"]
     base_order = ("occurred_at", "desc")
     moment_columns = ("occurred_at",)
+    formatters_columns = {"action": lambda code: str(STAGE_ACTIONS.get(code, code))}
 
 
 class DossierView(LoketModelView):

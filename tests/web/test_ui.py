@@ -50,16 +50,25 @@ def test_english_is_selectable(login_as, dossier_id):  # noqa: ARG001
 def test_dossier_page_shows_its_documents_and_history(login_as, dossier_id):
     text = page_text(login_as("Back Office").get(f"/dossierview/show/{dossier_id}"))
     assert "Dokumen" in text and "Riwayat" in text
+    assert "Diajukan" in text  # the history row of the submission, in words
     assert "Yohanes Aloysius" in text
 
 
-def test_company_page_lists_its_dossiers_and_applicants(app, login_as, dossier_id):
+def test_company_page_lists_its_own_dossiers_and_applicants_only(app, login_as, dossier_id):
     with app.app_context():
         company_id = db.session.get(Dossier, dossier_id).company_id
         receipt = db.session.get(Dossier, dossier_id).receipt_number
+        other = make_company(name="CV Lain Sama Sekali")
+        other_applicant = make_applicant(other, full_name="Orang Lain")
+        with db.session.no_autoflush:
+            other_dossier = Dossier(company=other, applicant=other_applicant)
+            open_dossier(other_dossier, db.session.query(PermitType).one(), dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
+        db.session.add(other_dossier)
+        db.session.commit()
+        other_receipt = other_dossier.receipt_number
     text = page_text(login_as("Supervisor").get(f"/companyview/show/{company_id}"))
-    assert receipt in text
-    assert "Yohanes Aloysius" in text
+    assert receipt in text and "Yohanes Aloysius" in text
+    assert other_receipt not in text and "Orang Lain" not in text
 
 
 def test_openapi_lists_the_entities(login_as):
