@@ -16,7 +16,7 @@ def main() -> None:
     from waitress import serve
 
     from app.bootstrap import bootstrap
-    from app.cli import _print_report
+    from app.cli import print_report
     from app.sop.schema import SopFileError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -25,7 +25,7 @@ def main() -> None:
         report = bootstrap(app)
     except SopFileError as exc:
         raise SystemExit(f"SOP ditolak, tidak ada yang diubah: {exc}") from exc
-    _print_report(report)
+    print_report(report)
     host = os.environ.get("LOKET_HOST", "127.0.0.1")
     port = int(os.environ.get("LOKET_PORT", "8080"))
     print(f"Loket berjalan di http://{host}:{port}", flush=True)

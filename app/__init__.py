@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 from flask import Flask, request
-from werkzeug.exceptions import NotFound
 from flask_appbuilder import AppBuilder
+from werkzeug.exceptions import NotFound
 
 from config import BASE_DIR, Config
 

@@ -13,10 +13,28 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from app.models import Applicant, Company, Document, Dossier, PermitType, RegisterEntry, RequirementType, Stage, StageEvent
+from app.models import (
+    Applicant,
+    Company,
+    Document,
+    Dossier,
+    PermitType,
+    RegisterEntry,
+    RequirementType,
+    Stage,
+    StageEvent,
+)
+from app.office import office_calendar
 from app.security import roles
 from app.sop.intake import open_dossier
-from app.validators import InvalidValue, normalize_email, normalize_nib, normalize_nik, normalize_npwp, normalize_phone
+from app.validators import (
+    InvalidValue,
+    normalize_email,
+    normalize_nib,
+    normalize_nik,
+    normalize_npwp,
+    normalize_phone,
+)
 
 METHOD_PERMISSIONS = {
     "get_list": "list",
@@ -104,8 +122,6 @@ class DossierApi(LoketRestApi):
     edit_columns = ["company", "applicant", "notes"]
 
     def pre_add(self, item: Dossier) -> None:
-        from app.views.dossiers import office_calendar
-
         actor_id = current_user.id if current_user.is_authenticated else None
         open_dossier(item, item.permit_type, dt.datetime.now(dt.timezone.utc), office_calendar(), actor_id)
 

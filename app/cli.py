@@ -5,7 +5,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.bootstrap import bootstrap, load_sop_files
 from app.sop.schema import SopFileError
+from seed.demo import generate
 
 
 @click.group("loket", help="Loket administration.")
@@ -15,16 +17,14 @@ def loket_cli() -> None:
 
 @loket_cli.command("init", help="Migrate, sync roles, load SOP files, create the admin. Idempotent.")
 def init_command() -> None:
-    from app.bootstrap import bootstrap
-
     try:
         report = bootstrap(current_app._get_current_object())
     except SopFileError as exc:
         raise click.ClickException(f"SOP ditolak, tidak ada yang diubah: {exc}") from exc
-    _print_report(report)
+    print_report(report)
 
 
-def _print_report(report) -> None:  # noqa: ANN001
+def print_report(report) -> None:  # noqa: ANN001
     for result in report.sops:
         click.echo(f"SOP {result.code}: {'dimuat' if result.changed else 'tidak berubah'}")
     if report.admin_password:
@@ -37,8 +37,6 @@ def _print_report(report) -> None:  # noqa: ANN001
 @click.option("--dir", "directory", default=None, help="Folder with *.yaml SOP files.")
 @with_appcontext
 def load_sop_command(directory: str | None) -> None:
-    from app.bootstrap import load_sop_files
-
     try:
         results = load_sop_files(directory)
     except SopFileError as exc:
@@ -52,7 +50,5 @@ def load_sop_command(directory: str | None) -> None:
 @click.option("--seed", default=76, show_default=True, type=int)
 @with_appcontext
 def demo_command(dossiers: int, seed: int) -> None:
-    from seed.demo import generate
-
     summary = generate(dossiers=dossiers, seed=seed)
     click.echo(summary)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from decimal import Decimal
 
 from flask_babel import format_date, format_datetime

@@ -6,9 +6,11 @@ from typing import Callable
 from flask import current_app
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
+from app.extensions import db
 from app.regions import desa_choices, kecamatan_choices
 from app.validators import InvalidValue
 
@@ -75,9 +77,5 @@ class Registered:
         self.model, self.column, self.message = model, column, message
 
     def __call__(self, form, field) -> None:  # noqa: ANN001
-        from sqlalchemy import exists, select
-
-        from app.extensions import db
-
         if field.data and not db.session.scalar(select(exists().where(getattr(self.model, self.column) == field.data))):
             raise ValidationError(str(self.message))

@@ -13,7 +13,14 @@ Model.metadata.naming_convention = {
 # ruff: noqa: E402
 from app.models.applicant import Applicant
 from app.models.company import LEGAL_FORMS, Company
-from app.models.dossier import DOSSIER_STATUSES, STAGE_ACTIONS, Document, Dossier, DossierStatus, StageEvent
+from app.models.dossier import (
+    DOSSIER_STATUSES,
+    STAGE_ACTIONS,
+    Document,
+    Dossier,
+    DossierStatus,
+    StageEvent,
+)
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 

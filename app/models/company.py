@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.regions import region_name
+
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
     from app.models.dossier import Dossier
@@ -48,14 +50,10 @@ class Company(Model):
 
     @property
     def kecamatan_name(self) -> str:
-        from app.regions import region_name
-
         return region_name(self.kecamatan_code)
 
     @property
     def desa_name(self) -> str:
-        from app.regions import region_name
-
         return region_name(self.desa_code)
 
     @property

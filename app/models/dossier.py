@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, event, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -14,13 +13,29 @@ from wtforms.validators import DataRequired
 
 from app.extensions import db
 from app.forms import Normalized, Registered
-from app.models import STAGE_ACTIONS, Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
+from app.models import (
+    STAGE_ACTIONS,
+    Applicant,
+    Company,
+    Document,
+    Dossier,
+    PermitType,
+    Stage,
+    StageEvent,
+)
+from app.office import office_calendar
 from app.security import roles
-from app.sop.calendar import WorkingCalendar
 from app.sop.intake import NoStagesError, open_dossier
 from app.validators import normalize_nib, normalize_nik
 from app.views.base import LoketModelView
-from app.views.grid import DossierGridInterface, LeanSelect2Widget, grid_moment, grid_status, search_select, status_choices
+from app.views.grid import (
+    DossierGridInterface,
+    LeanSelect2Widget,
+    grid_moment,
+    grid_status,
+    search_select,
+    status_choices,
+)
 
 DOSSIER_LABELS = {
     "receipt_number": _l("Receipt no."),
@@ -39,10 +54,6 @@ DOSSIER_LABELS = {
     "notes": _l("Notes"),
     "version": _l("Version"),
 }
-
-
-def office_calendar() -> WorkingCalendar:
-    return WorkingCalendar(timezone=current_app.config["OFFICE_TIMEZONE"])
 
 
 class DocumentView(LoketModelView):

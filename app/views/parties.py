@@ -4,11 +4,17 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
-from app.forms import Normalized, coded_select, desa_field, kecamatan_field
 from app.formatting import format_npwp
+from app.forms import Normalized, coded_select, desa_field, kecamatan_field
 from app.models import LEGAL_FORMS, Applicant, Company
 from app.security import roles
-from app.validators import normalize_email, normalize_nib, normalize_nik, normalize_npwp, normalize_phone
+from app.validators import (
+    normalize_email,
+    normalize_nib,
+    normalize_nik,
+    normalize_npwp,
+    normalize_phone,
+)
 from app.views.base import LoketModelView
 from app.views.dossiers import DossierView
 
