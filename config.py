@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
@@ -71,7 +72,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("LOKET_TEST_DATABASE_URL") or "sqlite://"
-    SECRET_KEY = "test-only-secret"  # noqa: S105 - TestConfig is never used to serve
+    SECRET_KEY = secrets.token_urlsafe(32)  # fresh per test process, never a literal
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = "localhost"

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def worker_ours(rows: int, seed: int, stage_code: str, workdir: Path) -> None:
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{workdir / 'loket.db'}"
-        SECRET_KEY = "bench-only-secret"  # noqa: S105
+        SECRET_KEY = secrets.token_urlsafe(32)
         RATELIMIT_ENABLED = False
         RATELIMIT_STORAGE_URI = "memory://"
         FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -161,7 +162,7 @@ def worker_baseline(rows: int, workdir: Path, perms: tuple[str, ...]) -> None:
     app = Flask("baseline")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{workdir / 'baseline.db'}",
-        SECRET_KEY="bench-only-secret",  # noqa: S106
+        SECRET_KEY=secrets.token_urlsafe(32),
         FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
     )
     db.init_app(app)
