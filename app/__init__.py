@@ -8,6 +8,14 @@ from flask import Flask, request
 from flask_appbuilder import AppBuilder
 from werkzeug.exceptions import NotFound
 
+from app import models  # noqa: F401  (every table known before migrations run)
+from app.cli import loket_cli
+from app.extensions import db, migrate
+from app.i18n import install_template_gettext, register_wtforms_catalog
+from app.menu import register_views
+from app.secrets import load_or_create_secret_key
+from app.security.csrf import init_csrf
+from app.templating import register_template_helpers
 from config import BASE_DIR, Config
 
 
@@ -18,20 +26,10 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'loket.db'}"
     if not app.config.get("SECRET_KEY"):
-        from app.secrets import load_or_create_secret_key
-
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     _normalize_database_url(app)
     # FAB's download endpoints read from here; nothing of ours is stored in it.
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "fab-uploads"))
-
-    from app import models  # noqa: F401  (every table known before migrations run)
-    from app.cli import loket_cli
-    from app.extensions import db, migrate
-    from app.i18n import install_template_gettext, register_wtforms_catalog
-    from app.menu import register_views
-    from app.security.csrf import init_csrf
-    from app.templating import register_template_helpers
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
