@@ -1,0 +1,40 @@
+"""The completeness gate: what a dossier still lacks before it may leave a stage.
+
+Named checks without side effects. Each returns the missing items in Indonesian, ready to show.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from app.models import Dossier, RequirementType, Stage
+from app.sop.fields import FIELD_CHECKS
+
+
+def missing_documents(
+    stage: Stage, requirements: Iterable[RequirementType], verified_requirement_ids: set[int]
+) -> list[str]:
+    """Mandatory requirements due by this stage without a verified document."""
+    return [
+        f"Dokumen belum ada atau belum diverifikasi: {req.name}"
+        for req in sorted(requirements, key=lambda r: r.seq)
+        if req.is_mandatory and req.due_stage.seq <= stage.seq and req.id not in verified_requirement_ids
+    ]
+
+
+def missing_fields(stage: Stage, dossier: Dossier) -> list[str]:
+    """Fields the stage names in its SOP file (e.g. the company's legality at ENTRY_DATA)."""
+    missing = []
+    for name in stage.required_fields or ():
+        value = FIELD_CHECKS[name].read(dossier)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(f"Isian belum diisi: {FIELD_CHECKS[name].label}")
+    return missing
+
+
+def missing_items(
+    dossier: Dossier,
+    stage: Stage,
+    requirements: Sequence[RequirementType],
+    verified_requirement_ids: set[int],
+) -> list[str]:
+    return missing_documents(stage, requirements, verified_requirement_ids) + missing_fields(stage, dossier)

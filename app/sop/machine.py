@@ -1,0 +1,261 @@
+"""The SOP as a state machine: which moves a role may make on a dossier, and making them.
+
+Rows of data drive it: a dossier's permit type lists its stages in order, each worked by one
+role; requirements say by which stage a document must be verified. Nothing here names SOP 76.
+judge() has no side effects; apply() is the one place that moves a dossier and writes history.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import Document, Dossier, DossierStatus, RequirementType, Stage, StageEvent
+from app.security.roles import FRONT_OFFICE, KABID_PERIZINAN, KASI_PERIZINAN, KEPALA_DINAS
+from app.sop.guards import missing_items
+
+
+class Action(str, enum.Enum):
+    ADVANCE = "advance"  # Lanjutkan
+    RETURN = "return"  # Kembalikan ke Pemohon
+    RESUME = "resume"  # Lanjutkan Kembali
+    REJECT = "reject"  # Tolak
+
+
+# SOP 76 step 6: "Petugas FO Mengembalikan Berkas Ke Pemohon"; the FO also takes the files back.
+RESUME_ROLE = FRONT_OFFICE
+REJECT_ROLES = frozenset({KASI_PERIZINAN, KABID_PERIZINAN, KEPALA_DINAS})
+NEEDS_REASON = frozenset({Action.RETURN, Action.REJECT})
+FINAL_STATUSES = frozenset({DossierStatus.REJECTED.value, DossierStatus.ARCHIVED.value})
+_STATUS_WORDS = {
+    DossierStatus.REJECTED.value: "ditolak",
+    DossierStatus.ARCHIVED.value: "selesai dan diarsipkan",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    allowed: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything judge() looks at, loaded once."""
+
+    dossier: Dossier
+    stages: tuple[Stage, ...]  # in SOP order
+    requirements: tuple[RequirementType, ...]
+    verified_requirement_ids: frozenset[int]
+
+    @property
+    def stage(self) -> Stage:
+        return next(s for s in self.stages if s.id == self.dossier.stage_id)
+
+    @property
+    def next_stage(self) -> Stage | None:
+        later = [s for s in self.stages if s.seq > self.stage.seq]
+        return later[0] if later else None
+
+    def missing(self) -> list[str]:
+        return missing_items(self.dossier, self.stage, self.requirements, set(self.verified_requirement_ids))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    dossier_id: int
+    receipt_number: str
+    action: Action
+    moved: bool
+    reasons: tuple[str, ...] = ()
+    from_stage: str = ""
+    to_stage: str = ""
+
+
+def _not_your_stage(stage: Stage) -> str:
+    return f"Tahap {stage.name} dikerjakan oleh {stage.role_name}, bukan oleh peran Anda."
+
+
+def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict:
+    """May a user with these roles make this move now? If not, every reason why."""
+    roles = set(roles)
+    dossier, stage = situation.dossier, situation.stage
+    if dossier.status in FINAL_STATUSES:
+        return Verdict(action, False, (f"Berkas sudah {_STATUS_WORDS[dossier.status]}; tidak dapat dipindahkan lagi.",))
+    reasons: list[str] = []
+    returned = dossier.status == DossierStatus.RETURNED.value
+    if action is Action.RESUME:
+        if not returned:
+            reasons.append("Berkas tidak sedang dikembalikan ke pemohon.")
+        if RESUME_ROLE not in roles:
+            reasons.append(f"Hanya {RESUME_ROLE} yang menerima kembali berkas dari pemohon.")
+        return Verdict(action, not reasons, tuple(reasons))
+    if returned:
+        reasons.append("Berkas sedang dikembalikan ke pemohon; lanjutkan kembali dulu setelah berkas dilengkapi.")
+    if action is Action.REJECT and not roles & REJECT_ROLES:
+        reasons.append("Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas.")
+    elif stage.role_name not in roles:
+        reasons.append(_not_your_stage(stage))
+    if action is Action.ADVANCE:
+        reasons += situation.missing()
+    return Verdict(action, not reasons, tuple(reasons))
+
+
+def allowed_actions(situation: Situation, roles: Iterable[str]) -> list[Verdict]:
+    """Every action with its verdict, so the screen offers only what is possible and says why not."""
+    roles = set(roles)
+    return [judge(situation, action, roles) for action in Action]
+
+
+def load_situation(session: Session, dossier_id: int) -> Situation | None:
+    dossier = session.scalar(
+        select(Dossier)
+        .where(Dossier.id == dossier_id)
+        .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
+    )
+    if dossier is None:
+        return None
+    stages = tuple(session.scalars(select(Stage).where(Stage.permit_type_id == dossier.permit_type_id).order_by(Stage.seq)))
+    requirements = tuple(
+        session.scalars(
+            select(RequirementType)
+            .where(RequirementType.permit_type_id == dossier.permit_type_id)
+            .options(selectinload(RequirementType.due_stage))
+        )
+    )
+    verified = frozenset(
+        session.scalars(
+            select(Document.requirement_type_id).where(
+                Document.dossier_id == dossier_id, Document.verified_at.is_not(None)
+            )
+        )
+    )
+    return Situation(dossier, stages, requirements, verified)
+
+
+def move(session: Session, dossier_id: int, action: Action, **kwargs) -> Outcome:  # noqa: ANN003
+    """Loads the dossier as it is now and applies the action (see apply)."""
+    situation = load_situation(session, dossier_id)
+    if situation is None:
+        return Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",))
+    return apply(session, situation, action, **kwargs)
+
+
+def apply(
+    session: Session,
+    situation: Situation,
+    action: Action,
+    *,
+    actor_id: int | None,
+    roles: Iterable[str],
+    note: str | None,
+    now: dt.datetime,
+    timezone: str = "Asia/Jakarta",
+) -> Outcome:
+    """Makes one move in the caller's transaction: a guarded UPDATE, then the history row.
+
+    The UPDATE only matches the dossier as it was judged (same stage, status and version); if
+    another officer moved it in between, nothing is written and the outcome says who and when.
+    The caller commits (or rolls back) the transaction.
+    """
+    dossier, stage = situation.dossier, situation.stage
+    dossier_id = dossier.id
+    receipt, version, status = dossier.receipt_number, dossier.version, dossier.status
+
+    def refused(*reasons: str) -> Outcome:
+        return Outcome(dossier_id, receipt, action, False, tuple(reasons), stage.name)
+
+    verdict = judge(situation, action, roles)
+    if not verdict.allowed:
+        return refused(*verdict.reasons)
+    note = (note or "").strip()
+    if action in NEEDS_REASON and not note:
+        return refused("Alasan wajib diisi.")
+
+    to_stage, new_status = _destination(situation, action)
+    if action is Action.RETURN:
+        missing = situation.missing()
+        note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
+
+    moved = session.execute(
+        update(Dossier)
+        .where(
+            Dossier.id == dossier_id,
+            Dossier.stage_id == stage.id,
+            Dossier.version == version,
+            Dossier.status == status,
+        )
+        .values(stage_id=(to_stage or stage).id, status=new_status, version=Dossier.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        return refused(_moved_by_someone_else(session, dossier_id, timezone))
+    session.add(
+        StageEvent(
+            dossier_id=dossier_id,
+            from_stage_id=stage.id,
+            to_stage_id=to_stage.id if to_stage else None,
+            action=action.value,
+            actor_id=actor_id,
+            occurred_at=now,
+            note=note or None,
+        )
+    )
+    session.flush()
+    session.expire(dossier)
+    return Outcome(dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "")
+
+
+def _destination(situation: Situation, action: Action) -> tuple[Stage | None, str]:
+    """(stage after the move, or None when the SOP is finished; status after the move)."""
+    stage = situation.stage
+    if action is Action.ADVANCE:
+        following = situation.next_stage
+        if following is None:
+            return None, DossierStatus.ARCHIVED.value
+        return following, DossierStatus.IN_PROGRESS.value
+    if action is Action.RETURN:
+        return stage, DossierStatus.RETURNED.value
+    if action is Action.RESUME:
+        return stage, DossierStatus.IN_PROGRESS.value
+    return stage, DossierStatus.REJECTED.value
+
+
+def _moved_by_someone_else(session: Session, dossier_id: int, timezone: str) -> str:
+    row = session.execute(
+        select(User.first_name, User.last_name, StageEvent.occurred_at)
+        .select_from(StageEvent)
+        .outerjoin(User, User.id == StageEvent.actor_id)
+        .where(StageEvent.dossier_id == dossier_id)
+        .order_by(StageEvent.occurred_at.desc(), StageEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return "Berkas sudah dipindahkan oleh petugas lain."
+    who = " ".join(part for part in (row.first_name, row.last_name) if part) or "petugas lain"
+    when = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=dt.timezone.utc)
+    return f"Berkas sudah dipindahkan oleh {who} pada {when.astimezone(ZoneInfo(timezone)):%H:%M}."
+
+
+def replay(events: Sequence[StageEvent], first_stage_id: int) -> tuple[int, str]:
+    """The (stage id, status) a dossier's history leads to; must equal what the dossier says."""
+    stage_id, status = first_stage_id, DossierStatus.IN_PROGRESS.value
+    for event in events:
+        if event.action == Action.ADVANCE.value and event.to_stage_id is None:
+            status = DossierStatus.ARCHIVED.value
+        elif event.action == Action.RETURN.value:
+            status = DossierStatus.RETURNED.value
+        elif event.action == Action.RESUME.value:
+            status = DossierStatus.IN_PROGRESS.value
+        elif event.action == Action.REJECT.value:
+            status = DossierStatus.REJECTED.value
+        if event.to_stage_id is not None:
+            stage_id = event.to_stage_id
+    return stage_id, status

@@ -1,0 +1,176 @@
+"""The SOP engine driven with a bare SQLAlchemy session: no Flask app."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_appbuilder import Model
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from app.models import Applicant, Company, Document, Dossier, PermitType, StageEvent
+from app.security.roles import ADMIN, BACK_OFFICE, FRONT_OFFICE, KASI_PERIZINAN, STAGE_ROLES, TIM_TEKNIS
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import open_dossier
+from app.sop.loader import load_sops, parse_sop_dir
+from app.sop.machine import Action, allowed_actions, apply, judge, load_situation, move, replay
+
+SEED = Path(__file__).resolve().parents[2] / "seed" / "sop"
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09.00 WIB
+
+
+@pytest.fixture()
+def session(tmp_path):
+    engine = create_engine("sqlite://")
+    Model.metadata.create_all(engine)
+    shutil.copytree(SEED, tmp_path / "sop")
+    with Session(engine) as session:
+        load_sops(session, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture()
+def dossier_id(session: Session) -> int:
+    return _open(session)
+
+
+def _open(session: Session) -> int:
+    permit = session.scalar(select(PermitType))
+    company = Company(
+        name="PT Pool Ngabang", legal_form="PT", nib="9120000000001", npwp="012345678901000",
+        deed_number="12", deed_date=dt.date(2020, 3, 4), address="Jl. Pangeran Cinata 1",
+    )
+    with session.no_autoflush:
+        dossier = Dossier(
+            company=company,
+            applicant=Applicant(full_name="Uji", nik="6108014508950001", email="uji@contoh.id"),
+        )
+        open_dossier(dossier, permit, NOW, WorkingCalendar(), actor_id=None)
+    session.add(dossier)
+    session.commit()
+    return dossier.id
+
+
+def act(session: Session, dossier_id: int, action: Action, roles: set[str], note: str | None = None):  # noqa: ANN201
+    outcome = move(session, dossier_id, action, actor_id=None, roles=roles, note=note, now=NOW)
+    session.commit()
+    return outcome
+
+
+def verify(session: Session, dossier_id: int, requirement_code: str) -> None:
+    permit = session.scalar(select(PermitType))
+    requirement = next(r for r in permit.requirements if r.code == requirement_code)
+    session.add(Document(
+        dossier_id=dossier_id, requirement_type_id=requirement.id, original_filename=f"{requirement_code}.pdf",
+        storage_key="x" * 64, size_bytes=1, sha256="x" * 64, verified_at=NOW,
+    ))
+    session.commit()
+
+
+def stage_code(session: Session, dossier_id: int) -> str:
+    session.expire_all()
+    return session.get(Dossier, dossier_id).stage.code
+
+
+def test_the_whole_sop_76_path_with_the_right_role_at_each_step(session, dossier_id):
+    permit = session.scalar(select(PermitType))
+    for stage in permit.stages:
+        assert stage_code(session, dossier_id) == stage.code
+        due_here = [r for r in permit.requirements if r.is_mandatory and r.due_stage_id == stage.id]
+        for requirement in due_here:
+            refused = act(session, dossier_id, Action.ADVANCE, {stage.role_name})
+            assert not refused.moved
+            assert f"Dokumen belum ada atau belum diverifikasi: {requirement.name}" in refused.reasons
+            verify(session, dossier_id, requirement.code)
+        outcome = act(session, dossier_id, Action.ADVANCE, {stage.role_name})
+        assert outcome.moved, (stage.code, outcome.reasons)
+    dossier = session.get(Dossier, dossier_id)
+    assert dossier.status == "archived"
+    events = session.scalars(select(StageEvent).where(StageEvent.dossier_id == dossier_id).order_by(StageEvent.id)).all()
+    assert len(events) == 1 + len(permit.stages)
+    assert replay(events[1:], permit.stages[0].id) == (dossier.stage_id, dossier.status)
+
+
+def test_only_the_stages_own_role_moves_it_and_admin_does_not_bypass(session, dossier_id):
+    for roles in ({BACK_OFFICE}, {TIM_TEKNIS}, {ADMIN}, set()):
+        outcome = act(session, dossier_id, Action.ADVANCE, roles)
+        assert not outcome.moved
+        assert "Tahap Berkas dikerjakan oleh Front Office, bukan oleh peran Anda." in outcome.reasons
+    assert stage_code(session, dossier_id) == "BERKAS"
+
+
+def test_a_blocked_move_names_every_missing_item(session, dossier_id):
+    session.get(Dossier, dossier_id).company.npwp = None
+    session.commit()
+    situation = load_situation(session, dossier_id)
+    permit = session.scalar(select(PermitType))
+    entry = next(s for s in permit.stages if s.code == "ENTRY_DATA")
+    session.get(Dossier, dossier_id).stage_id = entry.id
+    session.commit()
+    situation = load_situation(session, dossier_id)
+    verdict = judge(situation, Action.ADVANCE, {FRONT_OFFICE})
+    assert not verdict.allowed
+    assert "Isian belum diisi: NPWP perusahaan" in verdict.reasons
+    documents = [r for r in verdict.reasons if r.startswith("Dokumen belum")]
+    assert len(documents) == 9  # every mandatory requirement due by ENTRY_DATA
+
+
+def test_return_needs_a_reason_records_what_is_missing_and_resume_continues_at_the_same_stage(session, dossier_id):
+    assert not act(session, dossier_id, Action.RETURN, {FRONT_OFFICE}, note="  ").moved
+    outcome = act(session, dossier_id, Action.RETURN, {FRONT_OFFICE}, note="Profil perusahaan belum dibawa")
+    assert outcome.moved
+    dossier = session.get(Dossier, dossier_id)
+    assert dossier.status == "returned" and dossier.stage.code == "BERKAS"
+    event = session.scalars(select(StageEvent).where(StageEvent.action == "return")).one()
+    assert "Kekurangan: Dokumen belum ada atau belum diverifikasi: Profil perusahaan" in event.note
+    # While returned nothing else moves, and only the Front Office takes the file back.
+    assert "Berkas sedang dikembalikan" in act(session, dossier_id, Action.ADVANCE, {FRONT_OFFICE}).reasons[0]
+    assert not act(session, dossier_id, Action.RESUME, {BACK_OFFICE}).moved
+    assert act(session, dossier_id, Action.RESUME, {FRONT_OFFICE}).moved
+    dossier = session.get(Dossier, dossier_id)
+    assert (dossier.status, dossier.stage.code) == ("in_progress", "BERKAS")
+
+
+def test_reject_is_final_needs_a_reason_and_belongs_to_kasi_kabid_kadis(session, dossier_id):
+    permit = session.scalar(select(PermitType))
+    kasi_stage = next(s for s in permit.stages if s.code == "PEMERIKSAAN_KASI")
+    session.get(Dossier, dossier_id).stage_id = kasi_stage.id
+    session.commit()
+    assert "Hanya Kasi Perizinan" in act(session, dossier_id, Action.REJECT, {BACK_OFFICE}, "x").reasons[0]
+    assert act(session, dossier_id, Action.REJECT, {KASI_PERIZINAN}).reasons == ("Alasan wajib diisi.",)
+    assert act(session, dossier_id, Action.REJECT, {KASI_PERIZINAN}, "Lokasi pool di kawasan lindung").moved
+    situation = load_situation(session, dossier_id)
+    assert not any(v.allowed for v in allowed_actions(situation, {KASI_PERIZINAN, FRONT_OFFICE}))
+    assert "ditolak" in judge(situation, Action.RESUME, {FRONT_OFFICE}).reasons[0]
+
+
+def test_a_stale_move_is_told_who_moved_it_and_when(tmp_path):
+    """Two officers' sessions on one database: both judged version 1, one moved it first."""
+    from flask_appbuilder.security.sqla.models import User
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'race.db'}")
+    Model.metadata.create_all(engine)
+    shutil.copytree(SEED, tmp_path / "sop")
+    with Session(engine) as first, Session(engine) as second:
+        load_sops(first, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
+        dossier_id = _open(first)
+        verify(first, dossier_id, "PROFIL_PERUSAHAAN")
+        officer = User(first_name="Dewi", last_name="Lestari", username="dewi", email="d@uji.invalid", active=True)
+        first.add(officer)
+        first.commit()
+
+        seen_by_second = load_situation(second, dossier_id)  # version 1, as the first officer saw it
+        at_10_07_wib = dt.datetime(2026, 11, 30, 3, 7, tzinfo=dt.timezone.utc)
+        assert move(first, dossier_id, Action.ADVANCE, actor_id=officer.id, roles={FRONT_OFFICE}, note=None,
+                    now=at_10_07_wib).moved
+        first.commit()
+
+        late = apply(second, seen_by_second, Action.ADVANCE, actor_id=None, roles={FRONT_OFFICE}, note=None, now=NOW)
+        second.commit()
+        assert not late.moved
+        assert late.reasons == ("Berkas sudah dipindahkan oleh Dewi Lestari pada 10:07.",)
+        assert len(first.scalars(select(StageEvent).where(StageEvent.action == "advance")).all()) == 1
+    engine.dispose()
