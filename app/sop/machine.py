@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Document, Dossier, DossierStatus, RequirementType, Stage, StageEvent
@@ -122,14 +122,7 @@ def load_situation(session: Session, dossier_id: int) -> Situation | None:
     )
     if dossier is None:
         return None
-    stages = tuple(session.scalars(select(Stage).where(Stage.permit_type_id == dossier.permit_type_id).order_by(Stage.seq)))
-    requirements = tuple(
-        session.scalars(
-            select(RequirementType)
-            .where(RequirementType.permit_type_id == dossier.permit_type_id)
-            .options(selectinload(RequirementType.due_stage))
-        )
-    )
+    stages, requirements = _sop_rows(session, dossier.permit_type_id)
     verified = frozenset(
         session.scalars(
             select(Document.requirement_type_id).where(
@@ -158,12 +151,14 @@ def apply(
     note: str | None,
     now: dt.datetime,
     timezone: str = "Asia/Jakarta",
+    history: list[dict] | None = None,
 ) -> Outcome:
     """Makes one move in the caller's transaction: a guarded UPDATE, then the history row.
 
     The UPDATE only matches the dossier as it was judged (same stage, status and version); if
     another officer moved it in between, nothing is written and the outcome says who and when.
-    The caller commits (or rolls back) the transaction.
+    The caller commits (or rolls back) the transaction. With `history` given, the history row
+    is appended there for the caller to insert with others (apply_many).
     """
     dossier, stage = situation.dossier, situation.stage
     dossier_id = dossier.id
@@ -197,20 +192,93 @@ def apply(
     )
     if moved.rowcount != 1:
         return refused(_moved_by_someone_else(session, dossier_id, timezone))
-    session.add(
-        StageEvent(
-            dossier_id=dossier_id,
-            from_stage_id=stage.id,
-            to_stage_id=to_stage.id if to_stage else None,
-            action=action.value,
-            actor_id=actor_id,
-            occurred_at=now,
-            note=note or None,
-        )
+    event = dict(
+        dossier_id=dossier_id,
+        from_stage_id=stage.id,
+        to_stage_id=to_stage.id if to_stage else None,
+        action=action.value,
+        actor_id=actor_id,
+        occurred_at=now,
+        note=note or None,
     )
-    session.flush()
+    if history is None:
+        session.execute(insert(StageEvent), [event])
+    else:
+        history.append(event)
     session.expire(dossier)
     return Outcome(dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "")
+
+
+BULK_CHUNK = 500
+
+
+def apply_many(
+    session: Session,
+    dossier_ids: Sequence[int],
+    action: Action,
+    *,
+    actor_id: int | None,
+    roles: Iterable[str],
+    note: str | None,
+    now: dt.datetime,
+    timezone: str = "Asia/Jakarta",
+) -> list[Outcome]:
+    """One action on many dossiers (a bulk move): every row judged on its own, one Outcome each.
+
+    Rows are loaded in chunks with their SOP rows and verified documents (a few queries per
+    chunk, not per row); each move is still its own guarded UPDATE, and the history rows of a
+    chunk go in with one INSERT. The caller commits.
+    """
+    roles = set(roles)
+    sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] = {}
+    outcomes: list[Outcome] = []
+    unique_ids = list(dict.fromkeys(dossier_ids))
+    for start in range(0, len(unique_ids), BULK_CHUNK):
+        chunk = unique_ids[start : start + BULK_CHUNK]
+        dossiers = {
+            d.id: d
+            for d in session.scalars(
+                select(Dossier)
+                .where(Dossier.id.in_(chunk))
+                .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
+            )
+        }
+        verified: dict[int, set[int]] = {}
+        for dossier_id, requirement_id in session.execute(
+            select(Document.dossier_id, Document.requirement_type_id).where(
+                Document.dossier_id.in_(chunk), Document.verified_at.is_not(None)
+            )
+        ):
+            verified.setdefault(dossier_id, set()).add(requirement_id)
+        events: list[dict] = []
+        for dossier_id in chunk:
+            dossier = dossiers.get(dossier_id)
+            if dossier is None:
+                outcomes.append(Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",)))
+                continue
+            if dossier.permit_type_id not in sop_rows:
+                sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
+            stages, requirements = sop_rows[dossier.permit_type_id]
+            situation = Situation(dossier, stages, requirements, frozenset(verified.get(dossier_id, ())))
+            outcomes.append(
+                apply(session, situation, action, actor_id=actor_id, roles=roles, note=note, now=now,
+                      timezone=timezone, history=events)
+            )
+        if events:
+            session.execute(insert(StageEvent), events)
+    return outcomes
+
+
+def _sop_rows(session: Session, permit_type_id: int) -> tuple[tuple[Stage, ...], tuple[RequirementType, ...]]:
+    stages = tuple(session.scalars(select(Stage).where(Stage.permit_type_id == permit_type_id).order_by(Stage.seq)))
+    requirements = tuple(
+        session.scalars(
+            select(RequirementType)
+            .where(RequirementType.permit_type_id == permit_type_id)
+            .options(selectinload(RequirementType.due_stage))
+        )
+    )
+    return stages, requirements
 
 
 def _destination(situation: Situation, action: Action) -> tuple[Stage | None, str]:

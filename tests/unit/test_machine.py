@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask_appbuilder import Model
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Applicant, Company, Document, Dossier, PermitType, StageEvent
@@ -39,14 +39,15 @@ def dossier_id(session: Session) -> int:
 
 def _open(session: Session) -> int:
     permit = session.scalar(select(PermitType))
+    n = session.scalar(select(func.count()).select_from(Company)) + 1
     company = Company(
-        name="PT Pool Ngabang", legal_form="PT", nib="9120000000001", npwp="012345678901000",
+        name=f"PT Pool Ngabang {n}", legal_form="PT", nib=f"{9120000000000 + n}", npwp="012345678901000",
         deed_number="12", deed_date=dt.date(2020, 3, 4), address="Jl. Pangeran Cinata 1",
     )
     with session.no_autoflush:
         dossier = Dossier(
             company=company,
-            applicant=Applicant(full_name="Uji", nik="6108014508950001", email="uji@contoh.id"),
+            applicant=Applicant(full_name="Uji", nik=f"61080145089{n:05d}", email="uji@contoh.id"),
         )
         open_dossier(dossier, permit, NOW, WorkingCalendar(), actor_id=None)
     session.add(dossier)
@@ -174,3 +175,25 @@ def test_a_stale_move_is_told_who_moved_it_and_when(tmp_path):
         assert late.reasons == ("Berkas sudah dipindahkan oleh Dewi Lestari pada 10:07.",)
         assert len(first.scalars(select(StageEvent).where(StageEvent.action == "advance")).all()) == 1
     engine.dispose()
+
+
+def test_a_bulk_move_judges_each_row_and_reports_each(session):
+    from app.sop.machine import apply_many
+
+    ready, blocked, returned = _open(session), _open(session), _open(session)
+    verify(session, ready, "PROFIL_PERUSAHAAN")
+    verify(session, returned, "PROFIL_PERUSAHAAN")
+    act(session, returned, Action.RETURN, {FRONT_OFFICE}, note="KTP kabur")
+    outcomes = apply_many(
+        session, [ready, blocked, returned, 999999, ready], Action.ADVANCE,
+        actor_id=None, roles={FRONT_OFFICE}, note=None, now=NOW,
+    )
+    session.commit()
+    by_id = {o.dossier_id: o for o in outcomes}
+    assert len(outcomes) == 4  # the repeated id is moved once
+    assert by_id[ready].moved and by_id[ready].to_stage == "Registrasi"
+    assert not by_id[blocked].moved and "Profil perusahaan" in by_id[blocked].reasons[0]
+    assert not by_id[returned].moved and "dikembalikan" in by_id[returned].reasons[0]
+    assert by_id[999999].reasons == ("Berkas tidak ditemukan.",)
+    advances = session.scalars(select(StageEvent).where(StageEvent.action == "advance")).all()
+    assert [e.dossier_id for e in advances] == [ready]
