@@ -10,10 +10,11 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Document, Dossier, DossierStatus, RequirementType, Stage, StageEvent
@@ -55,14 +56,13 @@ class Situation:
     requirements: tuple[RequirementType, ...]
     verified_requirement_ids: frozenset[int]
 
-    @property
+    @cached_property
     def stage(self) -> Stage:
         return next(s for s in self.stages if s.id == self.dossier.stage_id)
 
-    @property
+    @cached_property
     def next_stage(self) -> Stage | None:
-        later = [s for s in self.stages if s.seq > self.stage.seq]
-        return later[0] if later else None
+        return next((s for s in self.stages if s.seq > self.stage.seq), None)
 
     def missing(self) -> list[str]:
         return missing_items(self.dossier, self.stage, self.requirements, set(self.verified_requirement_ids))
@@ -133,6 +133,20 @@ def load_situation(session: Session, dossier_id: int) -> Situation | None:
     return Situation(dossier, stages, requirements, verified)
 
 
+# Matches the dossier only as it was judged; built once, bound per move.
+_GUARDED_UPDATE = (
+    update(Dossier)
+    .where(
+        Dossier.id == bindparam("dossier_id"),
+        Dossier.stage_id == bindparam("seen_stage"),
+        Dossier.version == bindparam("seen_version"),
+        Dossier.status == bindparam("seen_status"),
+    )
+    .values(stage_id=bindparam("new_stage"), status=bindparam("new_status"), version=Dossier.version + 1)
+    .execution_options(synchronize_session=False)
+)
+
+
 def move(session: Session, dossier_id: int, action: Action, **kwargs) -> Outcome:  # noqa: ANN003
     """Loads the dossier as it is now and applies the action (see apply)."""
     situation = load_situation(session, dossier_id)
@@ -179,16 +193,13 @@ def apply(
         missing = situation.missing()
         note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
 
-    moved = session.execute(
-        update(Dossier)
-        .where(
-            Dossier.id == dossier_id,
-            Dossier.stage_id == stage.id,
-            Dossier.version == version,
-            Dossier.status == status,
-        )
-        .values(stage_id=(to_stage or stage).id, status=new_status, version=Dossier.version + 1)
-        .execution_options(synchronize_session=False)
+    # Core on the session's connection: the ORM's bulk-UPDATE bookkeeping is not needed here.
+    moved = session.connection().execute(
+        _GUARDED_UPDATE,
+        {
+            "dossier_id": dossier_id, "seen_stage": stage.id, "seen_version": version, "seen_status": status,
+            "new_stage": (to_stage or stage).id, "new_status": new_status,
+        },
     )
     if moved.rowcount != 1:
         return refused(_moved_by_someone_else(session, dossier_id, timezone))

@@ -1,0 +1,169 @@
+"""Benchmark: one bulk move of N dossiers through the SOP engine, next to a bare loop.
+
+What it measures
+  OURS      app.sop.machine.apply_many(ADVANCE) by a Back Office officer on N dossiers waiting at
+            VERIFIKASI with every requirement verified: each row judged by the completeness gate
+            and the role check, moved by its own guarded UPDATE, its history row written.
+  BASELINE  a bare loop over N other, identical dossiers doing only the same guarded UPDATE
+            (WHERE id, stage, version, status) and one INSERT of the history row per dossier:
+            no loading, no judging.
+Both run on copies of one freshly built SQLite file (or on PostgreSQL with --database-url,
+rebuilding between runs), alternating, --rounds times each; medians are reported.
+
+The LAST line printed is one JSON object:
+  {"dossiers", "ours_per_s", "baseline_per_s", "ratio" (ours time / baseline time),
+   "ours_sql_per_dossier", "baseline_sql_per_dossier", "rounds", "database"}
+
+Usage: python bench/bulk_move.py [--dossiers 10000] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_appbuilder import Model  # noqa: E402
+from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent  # noqa: E402
+from app.security.roles import BACK_OFFICE, STAGE_ROLES  # noqa: E402
+from app.sop.loader import load_sops, parse_sop_dir  # noqa: E402
+from app.sop.machine import Action, apply_many  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
+WAITING_AT = "VERIFIKASI"
+
+
+def build(url: str, dossiers: int) -> None:
+    """N dossiers at VERIFIKASI, legality filled, every requirement verified."""
+    engine = create_engine(url)
+    Model.metadata.drop_all(engine)
+    Model.metadata.create_all(engine)
+    with Session(engine) as session:
+        load_sops(session, parse_sop_dir(ROOT / "seed" / "sop", STAGE_ROLES, 510))
+        permit = session.scalar(select(PermitType))
+        stage = session.scalar(select(Stage).where(Stage.code == WAITING_AT))
+        session.execute(insert(Company), [
+            dict(id=i, name=f"PT Bench {i}", legal_form="PT", nib=f"{9120000000000 + i}", npwp="012345678901000",
+                 deed_number="1", deed_date=dt.date(2020, 1, 1), address="Jl. Bench") for i in range(1, dossiers + 1)
+        ])
+        session.execute(insert(Applicant), [
+            dict(id=i, full_name=f"Bench {i}", nik=f"6108014508{i:06d}", email="b@bench.example", company_id=i)
+            for i in range(1, dossiers + 1)
+        ])
+        session.execute(insert(Dossier), [
+            dict(id=i, receipt_number=f"IPK-26-{i:06d}", permit_type_id=permit.id, company_id=i, applicant_id=i,
+                 stage_id=stage.id, status="in_progress", submitted_at=NOW, due_at=NOW, version=7)
+            for i in range(1, dossiers + 1)
+        ])
+        session.execute(insert(Document), [
+            dict(dossier_id=i, requirement_type_id=r.id, original_filename="x.pdf", storage_key="k", size_bytes=1,
+                 sha256="s", verified_at=NOW)
+            for i in range(1, dossiers + 1) for r in permit.requirements if r.is_mandatory
+        ])
+        session.commit()
+    engine.dispose()
+
+
+class Counter:
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self.hit)
+
+    def hit(self, *args) -> None:  # noqa: ANN002
+        self.count += 1
+
+
+def run_ours(url: str, dossiers: int) -> tuple[float, int]:
+    engine = create_engine(url)
+    counter = Counter(engine)
+    with Session(engine) as session:
+        ids = list(range(1, dossiers + 1))
+        started = time.perf_counter()
+        outcomes = apply_many(session, ids, Action.ADVANCE, actor_id=None, roles={BACK_OFFICE}, note=None, now=NOW)
+        session.commit()
+        seconds = time.perf_counter() - started
+    assert all(o.moved for o in outcomes), next(o.reasons for o in outcomes if not o.moved)
+    engine.dispose()
+    return seconds, counter.count
+
+
+def run_baseline(url: str, dossiers: int) -> tuple[float, int]:
+    engine = create_engine(url)
+    counter = Counter(engine)
+    with Session(engine) as session:
+        from_id = session.scalar(select(Stage.id).where(Stage.code == WAITING_AT))
+        to_id = session.scalar(select(Stage.id).where(Stage.seq == 8))
+        counter.count = 0
+        started = time.perf_counter()
+        update = text(
+            "UPDATE dossier SET stage_id = :to, version = version + 1 "
+            "WHERE id = :id AND stage_id = :frm AND version = :v AND status = 'in_progress'"
+        )
+        for dossier_id in range(1, dossiers + 1):
+            assert session.execute(update, {"to": to_id, "id": dossier_id, "frm": from_id, "v": 7}).rowcount == 1
+            session.execute(insert(StageEvent), [dict(dossier_id=dossier_id, from_stage_id=from_id, to_stage_id=to_id,
+                                                      action="advance", occurred_at=NOW)])
+        session.commit()
+        seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds, counter.count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dossiers", type=int, default=10_000, help="dossiers moved per run; default 10000")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each side, alternating; default 3")
+    parser.add_argument("--database-url", help="PostgreSQL URL of a scratch database (dropped and rebuilt!)")
+    args = parser.parse_args()
+
+    ours, base, ours_sql, base_sql = [], [], 0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.database_url:
+            url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+            def fresh() -> str:
+                build(url, args.dossiers)
+                return url
+        else:
+            template = Path(tmp) / "template.db"
+            build(f"sqlite:///{template}", args.dossiers)
+
+            def fresh() -> str:
+                copy = Path(tmp) / "run.db"
+                shutil.copy(template, copy)
+                return f"sqlite:///{copy}"
+
+        for _ in range(args.rounds):
+            seconds, ours_sql = run_ours(fresh(), args.dossiers)
+            ours.append(seconds)
+            seconds, base_sql = run_baseline(fresh(), args.dossiers)
+            base.append(seconds)
+
+    ours_s, base_s = statistics.median(ours), statistics.median(base)
+    print(f"ours     {args.dossiers / ours_s:9.0f} dossiers/s  {ours_sql / args.dossiers:.3f} SQL per dossier")
+    print(f"baseline {args.dossiers / base_s:9.0f} dossiers/s  {base_sql / args.dossiers:.3f} SQL per dossier")
+    print(json.dumps({
+        "dossiers": args.dossiers,
+        "ours_per_s": round(args.dossiers / ours_s),
+        "baseline_per_s": round(args.dossiers / base_s),
+        "ratio": round(ours_s / base_s, 3),
+        "ours_sql_per_dossier": round(ours_sql / args.dossiers, 3),
+        "baseline_sql_per_dossier": round(base_sql / args.dossiers, 3),
+        "rounds": args.rounds,
+        "database": "postgresql" if args.database_url else "sqlite",
+    }))
+
+
+if __name__ == "__main__":
+    main()
