@@ -62,10 +62,14 @@ class Config:
 
     # The office this instance serves (Kemendagri code of Kabupaten Landak).
     OFFICE_TIMEZONE = "Asia/Jakarta"
+    # Office hours (HH:MM, office time zone): the SLA clock runs only inside them on working days.
+    OFFICE_OPENS = "07:30"
+    OFFICE_CLOSES = "16:00"
     OFFICE_REGENCY_CODE = "61.08"
     OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
     SOP_DIR = str(BASE_DIR / "seed" / "sop")
     # Working minutes in one office day (07:30-16:00); turns "2 hari kerja" into minutes.
+    # Keep it equal to OFFICE_CLOSES - OFFICE_OPENS.
     WORKING_DAY_MINUTES = 510
 
 

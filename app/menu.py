@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.api import ALL_APIS
 from app.views.dossiers import DocumentView, DossierView, StageEventView
+from app.views.moves import DossierMoveView
+from app.views.holidays import LocalHolidayView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.register import RegisterEntryView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
@@ -39,6 +41,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
+    MenuEntry(LocalHolidayView, "LocalHolidays", _l("Local holidays"), "fa-calendar-times", *_SOP),
 )
 
 
@@ -53,5 +56,6 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
+    appbuilder.add_view_no_menu(DossierMoveView)
     for api in ALL_APIS:
         appbuilder.add_api(api)

@@ -21,6 +21,7 @@ from app.models.dossier import (
     DossierStatus,
     StageEvent,
 )
+from app.models.holiday import LocalHoliday
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 
@@ -32,6 +33,7 @@ __all__ = [
     "Dossier",
     "DossierStatus",
     "LEGAL_FORMS",
+    "LocalHoliday",
     "PermitType",
     "RegisterEntry",
     "RequirementType",

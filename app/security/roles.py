@@ -27,12 +27,17 @@ REGISTER_ENTRY = "RegisterEntry"
 PERMIT_TYPE = "PermitType"
 STAGE = "Stage"
 REQUIREMENT_TYPE = "RequirementType"
+LOCAL_HOLIDAY = "LocalHoliday"
+# Confirming and applying SOP moves (advance, return, resume, reject) from the grid.
+DOSSIER_MOVE = "DossierMove"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
+    LOCAL_HOLIDAY, DOSSIER_MOVE,
 )
 
 READ = ("can_list", "can_show")
+MOVE = ("can_move",)
 READ_ADD = READ + ("can_add",)
 READ_EDIT = READ + ("can_edit",)
 READ_WRITE = READ + ("can_add", "can_edit")
@@ -50,7 +55,8 @@ SELF_SERVICE: tuple[tuple[str, str], ...] = (
     ("can_get", "OpenApi"),
 )
 
-_SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ}
+# Local days off are read by everyone who plans around them; only Admin adds, edits or deletes them.
+_SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: READ}
 _CASE_READ = {COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ}
 
 # role -> resource -> permissions. Admin is handled apart: it gets every permission.
@@ -58,26 +64,27 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # Receives the file, registers the company and applicant, opens the dossier (SOP steps 1-6, 14).
     FRONT_OFFICE: {
         **_SOP_READ, **_CASE_READ,
-        COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE,
+        COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE, DOSSIER_MOVE: MOVE,
     },
     # Verifies, drafts, numbers and prints (steps 7, 9, 13).
     BACK_OFFICE: {
         **_SOP_READ, **_CASE_READ,
         COMPANY: READ_EDIT, APPLICANT: READ_EDIT, DOSSIER: READ_EDIT, DOCUMENT: READ_EDIT,
-        REGISTER_ENTRY: READ,
+        REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE,
     },
     # Inspects the site and uploads the BAP (step 8).
-    TIM_TEKNIS: {**_SOP_READ, **_CASE_READ},
+    TIM_TEKNIS: {**_SOP_READ, **_CASE_READ, DOSSIER_MOVE: MOVE},
     # Check, initial, sign (steps 10-12).
-    KASI_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
-    KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
-    KEPALA_DINAS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+    KASI_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
+    KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
+    KEPALA_DINAS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
     # Records the permit in the manual register and files the paper (step 15).
-    ARSIPARIS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT},
+    ARSIPARIS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE},
     # Reads everything, exports reports.
     SUPERVISOR: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
 }
 
 # Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).
+# The Supervisor reads; it may be named in an SOP file but moves nothing until granted DOSSIER_MOVE.
 STAGE_ROLES = frozenset(ROLE_GRANTS)
 ALL_ROLES = (ADMIN, *ROLE_GRANTS)

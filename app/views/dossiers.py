@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import redirect, url_for
+from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ from app.models import (
 from app.office import office_calendar
 from app.security import roles
 from app.sop.intake import NoStagesError, open_dossier
+from app.sop.machine import Action
 from app.validators import normalize_nib, normalize_nik
 from app.views.base import LoketModelView
 from app.views.grid import (
@@ -116,6 +119,23 @@ class StageEventView(LoketModelView):
     formatters_columns = {"action": lambda code: str(STAGE_ACTIONS.get(code, code))}
 
 
+ACTION_LABELS: dict[Action, object] = {
+    Action.ADVANCE: _l("Move on"),
+    Action.RETURN: _l("Return to applicant"),
+    Action.RESUME: _l("Resume"),
+    Action.REJECT: _l("Reject"),
+}
+_ACTION_ICONS = {
+    Action.ADVANCE: "fa-arrow-right", Action.RETURN: "fa-undo", Action.RESUME: "fa-play", Action.REJECT: "fa-ban",
+}
+
+
+def _to_confirmation(action: Action, items: Dossier | list[Dossier]):  # noqa: ANN202
+    """A grid action only names the dossiers; DossierMoveView confirms, judges and moves them."""
+    items = items if isinstance(items, list) else [items]
+    return redirect(url_for("DossierMoveView.confirm", action=action.value, ids=[item.id for item in items]))
+
+
 class DossierView(LoketModelView):
     datamodel = DossierGridInterface(Dossier)
     class_permission_name = roles.DOSSIER
@@ -184,6 +204,26 @@ class DossierView(LoketModelView):
     moment_columns = ("submitted_at", "due_at")
     formatters_columns = {"status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment}
     related_views = [DocumentView, StageEventView]
+    list_template = "loket/dossier_list.html"
+    # Starting a move only leads to its confirmation page, which has its own permission
+    # (DossierMove: can_move) and judges every row; so starting one needs no more than listing.
+    method_permission_name = {f"move_{a.value}": "list" for a in Action}
+
+    @action("move_advance", ACTION_LABELS[Action.ADVANCE], None, _ACTION_ICONS[Action.ADVANCE])
+    def move_advance(self, items):  # noqa: ANN001, ANN201
+        return _to_confirmation(Action.ADVANCE, items)
+
+    @action("move_return", ACTION_LABELS[Action.RETURN], None, _ACTION_ICONS[Action.RETURN])
+    def move_return(self, items):  # noqa: ANN001, ANN201
+        return _to_confirmation(Action.RETURN, items)
+
+    @action("move_resume", ACTION_LABELS[Action.RESUME], None, _ACTION_ICONS[Action.RESUME])
+    def move_resume(self, items):  # noqa: ANN001, ANN201
+        return _to_confirmation(Action.RESUME, items)
+
+    @action("move_reject", ACTION_LABELS[Action.REJECT], None, _ACTION_ICONS[Action.REJECT])
+    def move_reject(self, items):  # noqa: ANN001, ANN201
+        return _to_confirmation(Action.REJECT, items)
 
     def pre_add(self, item: Dossier) -> None:
         actor_id = current_user.id if current_user.is_authenticated else None

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.models import Document, Dossier, PermitType, RegisterEntry, StageEvent
+from app.models import Document, Dossier, LocalHoliday, PermitType, RegisterEntry, StageEvent
 from app.security.roles import ALL_ROLES
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import open_dossier
@@ -40,12 +40,17 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "PermitType": {"list": STAFF, "show": STAFF},
     "Stage": {"list": STAFF, "show": STAFF},
     "RequirementType": {"list": STAFF, "show": STAFF},
+    # Everyone plans around local days off; only Admin adds, changes or removes them.
+    "LocalHoliday": {"list": STAFF, "show": STAFF, "add": NOBODY, "edit": NOBODY, "delete": NOBODY},
+    # Confirming and applying SOP moves; the engine then allows only the stage's own role.
+    "DossierMove": {"move": STAFF - {SUP}},
 }
 
 VIEW_PREFIX = {
     "Company": "/companyview", "Applicant": "/applicantview", "Dossier": "/dossierview",
     "Document": "/documentview", "StageEvent": "/stageeventview", "RegisterEntry": "/registerentryview",
     "PermitType": "/permittypeview", "Stage": "/stageview", "RequirementType": "/requirementtypeview",
+    "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves",
 }
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
@@ -91,13 +96,15 @@ def rows(app: Flask) -> dict[str, int]:
             dossier=dossier, permit_number="503/9001/IPK/DPMPTSPTK/2026", company=company,
             applicant=applicant, permit_type=permit, issue_date=dt.date(2026, 11, 27),
         )
-        db.session.add_all([document, register])
+        holiday = LocalHoliday(date=dt.date(2031, 1, 6), name="Hari uji izin")
+        db.session.add_all([document, register, holiday])
         db.session.commit()
         event = db.session.query(StageEvent).filter_by(dossier_id=dossier.id).first()
         return {
             "Company": company.id, "Applicant": applicant.id, "Dossier": dossier.id, "Document": document.id,
             "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
             "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
+            "LocalHoliday": holiday.id,
         }
 
 
@@ -125,6 +132,7 @@ def _cases(app: Flask, rows: dict[str, int]) -> list[tuple[str, str, str, str]]:
 _OPERATION = {
     "list": "list", "show": "show", "add": "add", "edit": "edit", "delete": "delete", "download": "download",
     "get_list": "list", "get": "show", "info": "list", "post": "add", "put": "edit",
+    "confirm": "move", "apply": "move",
 }
 
 

@@ -1,0 +1,20 @@
+"""Days the office is closed by local decision (e.g. a Bupati's circular), on top of national holidays."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_appbuilder import Model
+from sqlalchemy import Date, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class LocalHoliday(Model):
+    __tablename__ = "local_holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(150))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

@@ -1,0 +1,136 @@
+"""Moving dossiers from the grid: actions lead to a confirmation, every row is judged on the server."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Document, Dossier, PermitType, Stage, StageEvent
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import open_dossier
+from tests.conftest import csrf_token
+from tests.factories import make_applicant, make_company
+from tests.web.helpers import page_text
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+TOKEN_PAGE = "/resetmypassword/form"  # any page with a form carries the session's CSRF token
+
+
+def _open(stage_code: str = "BERKAS", profile_verified: bool = True) -> int:
+    company = make_company()
+    applicant = make_applicant(company)
+    permit = db.session.query(PermitType).one()
+    with db.session.no_autoflush:
+        dossier = Dossier(company=company, applicant=applicant)
+        open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
+        dossier.stage = next(s for s in permit.stages if s.code == stage_code)
+    db.session.add(dossier)
+    db.session.flush()
+    if profile_verified:
+        requirement = next(r for r in permit.requirements if r.code == "PROFIL_PERUSAHAAN")
+        db.session.add(Document(
+            dossier_id=dossier.id, requirement_type_id=requirement.id, original_filename="profil.pdf",
+            storage_key="k" * 64, size_bytes=1, sha256="k" * 64, verified_at=dt.datetime.now(dt.timezone.utc),
+        ))
+    db.session.commit()
+    return dossier.id
+
+
+def _stage(app, dossier_id: int) -> str:  # noqa: ANN001
+    with app.app_context():
+        return db.session.get(Dossier, dossier_id).stage.code
+
+
+def test_ticked_rows_go_through_confirmation_and_each_is_judged(app, login_as):
+    with app.app_context():
+        ready, blocked = _open(), _open(profile_verified=False)
+    client = login_as("Front Office")
+    token = csrf_token(client, TOKEN_PAGE)
+    started = client.post(
+        "/dossierview/action_post", data={"action": "move_advance", "rowid": [ready, blocked], "csrf_token": token}
+    )
+    assert started.status_code == 302 and "/dossiermoves/confirm" in started.headers["Location"]
+    confirm = page_text(client.get(started.headers["Location"]))
+    assert "Konfirmasi: Lanjutkan" in confirm and "2 berkas dipilih" in confirm
+    assert _stage(app, ready) == "BERKAS", "nothing moves before the confirmation"
+
+    result = client.post("/dossiermoves/apply", data={"action": "advance", "scope": "ids", "ids": [ready, blocked],
+                                                      "csrf_token": token})
+    text = page_text(result)
+    assert "1 dari 2 berkas dipindahkan; 1 tidak." in text
+    assert "Dokumen belum ada atau belum diverifikasi: Profil perusahaan" in text
+    assert (_stage(app, ready), _stage(app, blocked)) == ("REGISTRASI", "BERKAS")
+
+
+def test_the_server_refuses_a_stage_that_is_not_the_users(app, login_as):
+    with app.app_context():
+        dossier_id = _open()
+    client = login_as("Back Office")
+    text = page_text(client.post("/dossiermoves/apply", data={
+        "action": "advance", "scope": "ids", "ids": [dossier_id], "csrf_token": csrf_token(client, TOKEN_PAGE)}))
+    assert "Tahap Berkas dikerjakan oleh Front Office, bukan oleh peran Anda." in text
+    assert _stage(app, dossier_id) == "BERKAS"
+
+
+def test_admin_does_not_bypass_the_gate(app, login_as):
+    with app.app_context():
+        dossier_id = _open()
+    client = login_as("Admin")
+    client.post("/dossiermoves/apply", data={"action": "advance", "scope": "ids", "ids": [dossier_id],
+                                             "csrf_token": csrf_token(client, TOKEN_PAGE)})
+    assert _stage(app, dossier_id) == "BERKAS"
+
+
+def test_every_row_matching_the_filter_moves_not_just_the_page(app, login_as):
+    with app.app_context():
+        ids = [_open() for _ in range(30)]  # more than one grid page (25)
+        other = _open("REGISTRASI")
+        berkas = db.session.scalar(select(Stage.id).where(Stage.code == "BERKAS"))
+    client = login_as("Front Office")
+    confirm = page_text(client.get(f"/dossiermoves/confirm?action=advance&scope=filter&filter=_flt_0_stage%3D{berkas}"))
+    assert "30 berkas dipilih" in confirm
+    result = page_text(client.post("/dossiermoves/apply", data={
+        "action": "advance", "scope": "filter", "filter": f"_flt_0_stage={berkas}",
+        "csrf_token": csrf_token(client, TOKEN_PAGE)}))
+    assert "30 dari 30 berkas dipindahkan" in result
+    assert {_stage(app, i) for i in ids} == {"REGISTRASI"}
+    assert _stage(app, other) == "REGISTRASI"  # was not in the filter, and did not move twice
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StageEvent).where(StageEvent.dossier_id == other)) == 1
+
+
+def test_reject_needs_a_reason_from_the_right_role(app, login_as):
+    with app.app_context():
+        dossier_id = _open("PEMERIKSAAN_KASI")
+    client = login_as("Kasi Perizinan")
+    token = csrf_token(client, TOKEN_PAGE)
+    form = {"action": "reject", "scope": "ids", "ids": [dossier_id], "csrf_token": token}
+    assert "Alasan wajib diisi." in page_text(client.post("/dossiermoves/apply", data={**form, "note": " "}))
+    assert "1 dari 1 berkas dipindahkan" in page_text(
+        client.post("/dossiermoves/apply", data={**form, "note": "Lokasi pool di sempadan sungai"})
+    )
+    with app.app_context():
+        assert db.session.get(Dossier, dossier_id).status == "rejected"
+
+
+def test_a_too_large_selection_is_refused_whole(app, login_as, monkeypatch):
+    import app.views.moves as moves
+
+    monkeypatch.setattr(moves, "MAX_BULK", 2)
+    with app.app_context():
+        ids = [_open() for _ in range(3)]
+    client = login_as("Front Office")
+    response = client.post("/dossiermoves/apply", data={"action": "advance", "scope": "ids", "ids": ids,
+                                                        "csrf_token": csrf_token(client, TOKEN_PAGE)},
+                           follow_redirects=True)
+    assert "Paling banyak 2 berkas sekali pindah" in page_text(response)
+    assert {_stage(app, i) for i in ids} == {"BERKAS"}
+
+
+def test_the_grid_offers_moves_and_a_filter_wide_selection(login_as):
+    text = page_text(login_as("Front Office").get("/dossierview/list/"))
+    assert "Semua berkas yang cocok dengan filter saat ini:" in text
+    assert re.search(r"Kembalikan ke Pemohon", text)
