@@ -5,7 +5,7 @@ import datetime as dt
 import secrets
 
 from app.models import Dossier, DossierStatus, PermitType, Stage, StageEvent
-from app.sop.calendar import WorkingCalendar
+from app.sop.calendar import WorkingCalendar, as_utc
 
 # Crockford base32: no I, L, O or U, so a number read over the phone is not misheard.
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -32,6 +32,7 @@ def open_dossier(
     actor_id: int | None,
 ) -> Dossier:
     """Fills a new dossier's system fields and records its first history row."""
+    now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
     if not permit_type.stages:
         raise NoStagesError(permit_type.code)
     first_stage: Stage = min(permit_type.stages, key=lambda stage: stage.seq)

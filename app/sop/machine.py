@@ -17,9 +17,11 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Document, Dossier, DossierStatus, RequirementType, Stage, StageEvent
+from app.models import Document, Dossier, DossierStatus, PermitType, RequirementType, Stage, StageEvent
 from app.security.roles import FRONT_OFFICE, KABID_PERIZINAN, KASI_PERIZINAN, KEPALA_DINAS
+from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
+from app.sop.sla import due_at, return_pauses
 
 
 class Action(str, enum.Enum):
@@ -142,7 +144,12 @@ _GUARDED_UPDATE = (
         Dossier.version == bindparam("seen_version"),
         Dossier.status == bindparam("seen_status"),
     )
-    .values(stage_id=bindparam("new_stage"), status=bindparam("new_status"), version=Dossier.version + 1)
+    .values(
+        stage_id=bindparam("new_stage"),
+        status=bindparam("new_status"),
+        due_at=bindparam("new_due"),
+        version=Dossier.version + 1,
+    )
     .execution_options(synchronize_session=False)
 )
 
@@ -165,6 +172,7 @@ def apply(
     note: str | None,
     now: dt.datetime,
     timezone: str = "Asia/Jakarta",
+    calendar: WorkingCalendar | None = None,
     history: list[dict] | None = None,
 ) -> Outcome:
     """Makes one move in the caller's transaction: a guarded UPDATE, then the history row.
@@ -176,6 +184,7 @@ def apply(
     """
     dossier, stage = situation.dossier, situation.stage
     dossier_id = dossier.id
+    now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
     receipt, version, status = dossier.receipt_number, dossier.version, dossier.status
 
     def refused(*reasons: str) -> Outcome:
@@ -199,6 +208,7 @@ def apply(
         {
             "dossier_id": dossier_id, "seen_stage": stage.id, "seen_version": version, "seen_status": status,
             "new_stage": (to_stage or stage).id, "new_status": new_status,
+            "new_due": _due_after(session, situation, action, calendar, now),
         },
     )
     if moved.rowcount != 1:
@@ -233,6 +243,7 @@ def apply_many(
     note: str | None,
     now: dt.datetime,
     timezone: str = "Asia/Jakarta",
+    calendar: WorkingCalendar | None = None,
 ) -> list[Outcome]:
     """One action on many dossiers (a bulk move): every row judged on its own, one Outcome each.
 
@@ -273,7 +284,7 @@ def apply_many(
             situation = Situation(dossier, stages, requirements, frozenset(verified.get(dossier_id, ())))
             outcomes.append(
                 apply(session, situation, action, actor_id=actor_id, roles=roles, note=note, now=now,
-                      timezone=timezone, history=events)
+                      timezone=timezone, calendar=calendar, history=events)
             )
         if events:
             session.execute(insert(StageEvent), events)
@@ -290,6 +301,23 @@ def _sop_rows(session: Session, permit_type_id: int) -> tuple[tuple[Stage, ...],
         )
     )
     return stages, requirements
+
+
+def _due_after(
+    session: Session, situation: Situation, action: Action, calendar: WorkingCalendar | None, now: dt.datetime
+) -> dt.datetime | None:
+    """The promise after this move: a resume pushes it later by the working time spent returned."""
+    dossier = situation.dossier
+    if action is not Action.RESUME or calendar is None or dossier.submitted_at is None:
+        return dossier.due_at
+    history = list(
+        session.scalars(
+            select(StageEvent).where(StageEvent.dossier_id == dossier.id).order_by(StageEvent.occurred_at, StageEvent.id)
+        )
+    )
+    pauses = [(start, end or now) for start, end in return_pauses(history)]
+    service_days = session.scalar(select(PermitType.service_days).where(PermitType.id == dossier.permit_type_id))
+    return due_at(calendar, dossier.submitted_at, service_days, pauses)
 
 
 def _destination(situation: Situation, action: Action) -> tuple[Stage | None, str]:

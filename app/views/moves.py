@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.models import Dossier, Stage
+from app.office import office_calendar
 from app.security import roles
 from app.sop.machine import NEEDS_REASON, Action, apply_many
 from app.views.dossiers import ACTION_LABELS, DossierView
@@ -124,6 +125,7 @@ class DossierMoveView(BaseView):
             note=request.form.get("note"),
             now=dt.datetime.now(dt.timezone.utc),
             timezone=current_app.config["OFFICE_TIMEZONE"],
+            calendar=office_calendar(),
         )
         db.session.commit()
         moved = [o for o in outcomes if o.moved]

@@ -197,3 +197,23 @@ def test_a_bulk_move_judges_each_row_and_reports_each(session):
     assert by_id[999999].reasons == ("Berkas tidak ditemukan.",)
     advances = session.scalars(select(StageEvent).where(StageEvent.action == "advance")).all()
     assert [e.dossier_id for e in advances] == [ready]
+
+
+def test_resume_pushes_the_promise_later_by_the_working_time_spent_returned(session, dossier_id):
+    calendar = WorkingCalendar()
+    wib = dt.timezone(dt.timedelta(hours=7))
+    before = session.get(Dossier, dossier_id).due_at
+    returned_at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=wib)  # Monday 09.00
+    resumed_at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=wib)  # Tuesday 09.00: one working day later
+    assert move(session, dossier_id, Action.RETURN, actor_id=None, roles={FRONT_OFFICE}, note="KTP kabur",
+                now=returned_at, calendar=calendar).moved
+    session.commit()
+    assert session.get(Dossier, dossier_id).due_at == before, "returning alone does not move the promise"
+    assert move(session, dossier_id, Action.RESUME, actor_id=None, roles={FRONT_OFFICE}, note=None,
+                now=resumed_at, calendar=calendar).moved
+    session.commit()
+    session.expire_all()
+    after = session.get(Dossier, dossier_id).due_at.replace(tzinfo=dt.timezone.utc)
+    # Submitted Monday 30 Nov 09.00 WIB: promised Monday 7 Dec 16.00; 510 working minutes
+    # returned push it to Tuesday 8 Dec 16.00.
+    assert after.astimezone(wib) == dt.datetime(2026, 12, 8, 16, 0, tzinfo=wib)
