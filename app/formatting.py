@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from lokal import format_rupiah
@@ -53,3 +54,22 @@ def format_months(value: int | None) -> str:
     if value is None:
         return str(_l("Not specified"))
     return str(_l("%(months)s months", months=value))
+
+
+def format_working_time(minutes: int, working_day_minutes: int | None = None) -> str:
+    """Working minutes as staff read them: "1 jam 20 menit", "2 hari kerja 15 menit" (sign dropped).
+
+    A working day is the office's working minutes a day, the unit of standards like "2 hari kerja".
+    """
+    minutes = abs(minutes)
+    day = working_day_minutes or current_app.config.get("WORKING_DAY_MINUTES") or 0
+    days, rest = divmod(minutes, day) if day else (0, minutes)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(str(_l("%(days)s working days", days=days)))
+    if hours:
+        parts.append(str(_l("%(hours)s h", hours=hours)))
+    if mins or not parts:
+        parts.append(str(_l("%(minutes)s min", minutes=mins)))
+    return " ".join(parts)

@@ -56,6 +56,8 @@ DOSSIER_LABELS = {
     "due_at": _l("Due at"),
     "notes": _l("Notes"),
     "version": _l("Version"),
+    "time_left": _l("Working time left"),
+    "overdue": _l("Overdue"),
 }
 
 
@@ -148,7 +150,7 @@ class DossierView(LoketModelView):
     label_columns = DOSSIER_LABELS
     list_columns = [
         "receipt_number", "submitted_at", "permit_type.name", "company.name",
-        "applicant.full_name", "stage.name", "status", "due_at",
+        "applicant.full_name", "stage.name", "status", "due_at", "time_left", "overdue",
     ]
     show_fieldsets = [
         (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status_label", "version"]}),

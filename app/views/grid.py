@@ -16,9 +16,11 @@ from flask_appbuilder.models.sqla.filters import (
     FilterContains,
     FilterEndsWith,
     FilterEqual,
+    FilterGreater,
     FilterNotEqual,
     FilterRelationOneToManyEqual,
     FilterRelationOneToManyNotEqual,
+    FilterSmaller,
     FilterStartsWith,
     SQLAFilterConverter,
 )
@@ -31,7 +33,19 @@ from wtforms import SelectField
 from wtforms.widgets import html_params
 
 from app.extensions import db
-from app.models import DOSSIER_STATUSES, Applicant, Company, Dossier, PermitType, Stage
+from app.formatting import format_working_time
+from app.models import (
+    DOSSIER_STATUSES,
+    Applicant,
+    Company,
+    Dossier,
+    DossierStatus,
+    PermitType,
+    Stage,
+    StageEvent,
+)
+from app.office import office_calendar
+from app.sop.sla import is_overdue, working_time_left
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 
@@ -97,10 +111,49 @@ class _RelationIdNotEqual(FilterRelationOneToManyNotEqual):
 
 # Fewer, useful operators: the receipt number keeps FAB's first four (same _flt_ indexes),
 # the status is picked from its labels.
+def _stored_instant(filter_: BaseFilter, value: dt.datetime):  # noqa: ANN202
+    """An instant as the database compares it: SQLite stores naive UTC, PostgreSQL knows zones."""
+    value = value.astimezone(dt.timezone.utc)
+    dialect = filter_.datamodel.session.get_bind().dialect.name
+    return value.replace(tzinfo=None) if dialect == "sqlite" else value
+
+
+class FilterOverdue(BaseFilter):
+    """Terlambat: in progress and past its promised date (a returned dossier's clock is stopped)."""
+
+    name = _l("Overdue")
+    arg_name = "overdue"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        now = _stored_instant(self, dt.datetime.now(dt.timezone.utc))
+        return query.filter(Dossier.status == DossierStatus.IN_PROGRESS.value, Dossier.due_at < now)
+
+
+class FilterDueToday(BaseFilter):
+    """Jatuh tempo hari ini: in progress and due later today, in the office's time zone."""
+
+    name = _l("Due today")
+    arg_name = "due_today"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        calendar = office_calendar()
+        now = dt.datetime.now(dt.timezone.utc)
+        tomorrow = dt.datetime.combine(calendar.local_date(now) + dt.timedelta(days=1), dt.time(), tzinfo=calendar.tz)
+        return query.filter(
+            Dossier.status == DossierStatus.IN_PROGRESS.value,
+            Dossier.due_at >= _stored_instant(self, now),
+            Dossier.due_at < _stored_instant(self, tomorrow),
+        )
+
+
+# Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html).
+DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday]
+
 GRID_FILTERS = {
     **GRID_TEXT_FILTERS,
     "receipt_number": [FilterStartsWith, FilterEndsWith, FilterContains, FilterEqual],
     "status": [FilterEqual, FilterNotEqual],
+    "due_at": DUE_FILTERS,
 }
 
 
@@ -139,6 +192,33 @@ class GridRow:
         dossier = self.__dict__.get("_dossier") or db.session.get(Dossier, self.__dict__["id"])
         self.__dict__["_dossier"] = dossier
         return getattr(dossier, name)
+
+
+_CLOCK_RUNS = (DossierStatus.IN_PROGRESS.value, DossierStatus.RETURNED.value)
+
+
+def _add_clock_cells(connection, rows: list[GridRow]) -> None:  # noqa: ANN001
+    """The SLA cells of a page: working time left and the overdue flag, with one query for the
+    open pauses (a returned dossier's clock stands still since its last return)."""
+    calendar = office_calendar()
+    now = dt.datetime.now(dt.timezone.utc)
+    returned = [row.id for row in rows if row.status == DossierStatus.RETURNED.value]
+    returned_at = dict(
+        connection.execute(
+            select(StageEvent.dossier_id, func.max(StageEvent.occurred_at))
+            .where(StageEvent.dossier_id.in_(returned), StageEvent.action == "return")
+            .group_by(StageEvent.dossier_id)
+        ).all()
+    ) if returned else {}
+    for row in rows:
+        cells = {"time_left": "", "overdue": ""}
+        if row.status in _CLOCK_RUNS and row.due_at is not None:
+            pauses = [(returned_at[row.id], None)] if row.id in returned_at else []
+            left = working_time_left(calendar, row.due_at, now, pauses)
+            late = is_overdue(calendar, row.due_at, now, pauses)
+            cells["time_left"] = ("-" if late else "") + format_working_time(left)
+            cells["overdue"] = str(_l("Overdue")) if late else ""
+        row.__dict__.update(cells)
 
 
 class DossierGridInterface(SQLAInterface):
@@ -198,6 +278,7 @@ class DossierGridInterface(SQLAInterface):
                 values[key] = _Named(name)
                 values[f"{key}.{name_column.key}"] = name
             rows.append(GridRow(values))
+        _add_clock_cells(connection, rows)
         return count, rows
 
     def get_values(self, lst: list, list_columns: list[str]) -> list[dict]:

@@ -134,3 +134,23 @@ def test_the_grid_offers_moves_and_a_filter_wide_selection(login_as):
     text = page_text(login_as("Front Office").get("/dossierview/list/"))
     assert "Semua berkas yang cocok dengan filter saat ini:" in text
     assert re.search(r"Kembalikan ke Pemohon", text)
+
+
+def test_overdue_and_due_today_filters_and_clock_columns(app, login_as):
+    with app.app_context():
+        late, today, later = _open(), _open(), _open()
+        now = dt.datetime.now(dt.timezone.utc)
+        db.session.get(Dossier, late).due_at = now - dt.timedelta(days=3)
+        db.session.get(Dossier, today).due_at = now + dt.timedelta(minutes=1)
+        db.session.get(Dossier, later).due_at = now + dt.timedelta(days=30)
+        receipts = {i: db.session.get(Dossier, i).receipt_number for i in (late, today, later)}
+        db.session.commit()
+    client = login_as("Supervisor")
+    overdue = page_text(client.get("/dossierview/list/?_flt_2_due_at=1"))
+    assert receipts[late] in overdue and receipts[today] not in overdue and receipts[later] not in overdue
+    assert "Terlambat" in overdue and "Sisa waktu kerja" in overdue
+    due_today = page_text(client.get("/dossierview/list/?_flt_3_due_at=1"))
+    # "today" in WIB: a due time one minute ahead is today unless it is just before midnight WIB.
+    if dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).time() < dt.time(23, 58):
+        assert receipts[today] in due_today
+    assert receipts[late] not in due_today and receipts[later] not in due_today
