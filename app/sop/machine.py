@@ -101,8 +101,17 @@ def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict
         return Verdict(action, not reasons, tuple(reasons))
     if returned:
         reasons.append("Berkas sedang dikembalikan ke pemohon; lanjutkan kembali dulu setelah berkas dilengkapi.")
-    if action is Action.REJECT and not roles & REJECT_ROLES:
-        reasons.append("Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas.")
+    if action is Action.REJECT:
+        # Both: the stage is a reviewing one (Kasi, Kabid, Kepala Dinas) and it is the user's own.
+        if not roles & REJECT_ROLES:
+            reasons.append("Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas.")
+        elif stage.role_name not in REJECT_ROLES:
+            reasons.append(
+                f"Berkas pada tahap {stage.name} tidak dapat ditolak; penolakan dilakukan pada tahap "
+                "pemeriksaan Kasi Perizinan, Kabid Perizinan atau Kepala Dinas."
+            )
+        elif stage.role_name not in roles:
+            reasons.append(_not_your_stage(stage))
     elif stage.role_name not in roles:
         reasons.append(_not_your_stage(stage))
     if action is Action.ADVANCE:

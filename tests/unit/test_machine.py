@@ -217,3 +217,9 @@ def test_resume_pushes_the_promise_later_by_the_working_time_spent_returned(sess
     # Submitted Monday 30 Nov 09.00 WIB: promised Monday 7 Dec 16.00; 510 working minutes
     # returned push it to Tuesday 8 Dec 16.00.
     assert after.astimezone(wib) == dt.datetime(2026, 12, 8, 16, 0, tzinfo=wib)
+
+
+def test_a_second_role_does_not_lend_its_reject_right_to_another_stage(session, dossier_id):
+    outcome = act(session, dossier_id, Action.REJECT, {FRONT_OFFICE, KASI_PERIZINAN}, note="alasan")
+    assert not outcome.moved
+    assert "tidak dapat ditolak" in outcome.reasons[0]
