@@ -16,6 +16,7 @@ from app.menu import register_views
 from app.secrets import load_or_create_secret_key
 from app.security.csrf import init_csrf
 from app.templating import register_template_helpers
+from app.views.timeline import register_dossier_page_helpers
 from config import BASE_DIR, Config
 
 
@@ -39,6 +40,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
     register_template_helpers(app)
+    register_dossier_page_helpers(app)
     register_wtforms_catalog(app)
     install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)

@@ -221,9 +221,10 @@ def working_time_left(
 ) -> int:
     """Working minutes left at `now` (negative: minutes late), rounded down.
 
-    `due` is the promise without pauses (Dossier.due_at as set at intake); the working time
-    paused up to now is added here, so a returned dossier's figure does not change while it
-    waits. An open pause ends at now.
+    `due` is the promise as it stands, with the pauses given here not yet in it: Dossier.due_at
+    already includes every closed return (a resume moves it), so callers pass only the open
+    return, if any. The working time paused up to now is added here, so a returned dossier's
+    figure does not change while it waits. An open pause ends at now.
     """
     return _minutes(_left(calendar, due, now, pauses))
 

@@ -207,6 +207,7 @@ class DossierView(LoketModelView):
     formatters_columns = {"status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment}
     related_views = [DocumentView, StageEventView]
     list_template = "loket/dossier_list.html"
+    show_template = "loket/dossier_show.html"
     # Starting a move only leads to its confirmation page, which has its own permission
     # (DossierMove: can_move) and judges every row; so starting one needs no more than listing.
     method_permission_name = {f"move_{a.value}": "list" for a in Action}

@@ -1,0 +1,246 @@
+"""What the dossier's show page adds to FAB's: the moves open to the signed-in officer, the SLA
+clock and the history in working time (stage visits against each stage's time standard).
+
+The helpers are Jinja globals so the template only lays things out; every decision (which moves,
+how late, which visit exceeded its standard) is made here, from app.sop.machine and app.sop.sla.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from flask import Flask, current_app, g
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.formatting import format_moment, format_working_time
+from app.models import STAGE_ACTIONS, Dossier, DossierStatus, Stage, StageEvent
+from app.office import office_calendar
+from app.security import roles as resources
+from app.sop.calendar import as_utc
+from app.sop.machine import FINAL_STATUSES, Action, allowed_actions, load_situation
+from app.sop.sla import is_overdue, return_pauses, stage_durations, working_time_left
+from app.views.dossiers import ACTION_LABELS
+
+
+def register_dossier_page_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        dossier_moves=dossier_moves,
+        dossier_timeline=dossier_timeline,
+        dossier_history=dossier_history,
+        dossier_clock=dossier_clock,
+    )
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _full_name(user) -> str:
+    if user is None:
+        return ""
+    return " ".join(part for part in (user.first_name, user.last_name) if part)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _events(dossier_id: int) -> list[StageEvent]:
+    """The dossier's history in time order (ties in insertion order), officers and stages loaded.
+
+    Read once per request: the page's clock, timeline and history all use it.
+    """
+    cache = g.setdefault("_loket_dossier_events", {})
+    if dossier_id not in cache:
+        cache[dossier_id] = _load_events(dossier_id)
+    return cache[dossier_id]
+
+
+def _load_events(dossier_id: int) -> list[StageEvent]:
+    return list(
+        db.session.scalars(
+            select(StageEvent)
+            .where(StageEvent.dossier_id == dossier_id)
+            .options(
+                selectinload(StageEvent.actor),
+                selectinload(StageEvent.from_stage),
+                selectinload(StageEvent.to_stage),
+            )
+            .order_by(StageEvent.occurred_at, StageEvent.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- moves
+
+
+class MoveOption(NamedTuple):
+    action: Action
+    label: str
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def dossier_moves(pk: int | str) -> list[MoveOption]:
+    """Every SOP action for the signed-in officer on this dossier: allowed or not, and why not."""
+    situation = load_situation(db.session, int(pk))
+    if situation is None or not current_user.is_authenticated:
+        return []
+    user_roles = {role.name for role in current_user.roles}
+    may_move = current_app.appbuilder.sm.has_access("can_move", resources.DOSSIER_MOVE)
+    options = []
+    for verdict in allowed_actions(situation, user_roles):
+        reasons = verdict.reasons
+        if not may_move:
+            reasons = (str(_l("Your role may not move dossiers.")), *reasons)
+        options.append(MoveOption(verdict.action, str(ACTION_LABELS[verdict.action]), verdict.allowed and may_move,
+                                  tuple(reasons)))
+    return options
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One stay at a stage, as the timeline shows it."""
+
+    seq: int
+    stage: str
+    entered_at: str
+    entered_by: str
+    left_at: str  # "" while the dossier is still at this stage
+    left_by: str
+    working_minutes: int
+    working_time: str
+    paused_time: str  # "" if the dossier was not returned meanwhile
+    time_standard: str
+    exceeded: bool
+    current: bool
+
+
+def _moves_stage(event: StageEvent, current: int | None) -> tuple[bool, int | None]:
+    """(does this event start or end a stage visit, the stage after it), as sla.stage_durations counts."""
+    if event.action == Action.REJECT.value or (event.action == Action.ADVANCE.value and event.to_stage_id is None):
+        target = None
+    else:
+        target = event.to_stage_id if event.to_stage_id is not None else current
+    return target != current, target
+
+
+def _visit_events(events: Sequence[StageEvent]) -> list[tuple[StageEvent, StageEvent | None]]:
+    """(event that brought the dossier to the stage, event that took it away or None), per visit."""
+    spans: list[list] = []
+    current: int | None = None
+    for event in events:
+        changes, target = _moves_stage(event, current)
+        if not changes:
+            continue
+        if spans and spans[-1][1] is None and current is not None:
+            spans[-1][1] = event
+        if target is not None:
+            spans.append([event, None])
+        current = target
+    return [(entered, left) for entered, left in spans]
+
+
+def dossier_timeline(pk: int | str) -> list[VisitRow]:
+    """One row per stage visit: who moved it in and out, when, working time against the standard."""
+    events = _events(int(pk))
+    if not events:
+        return []
+    now = _now()
+    visits = stage_durations(office_calendar(), events, now)
+    stage_ids = {v.stage_id for v in visits}
+    stages = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.id.in_(stage_ids)))}
+    movers = _visit_events(events)
+    if len(movers) != len(visits) or any(e.to_stage_id != v.stage_id for (e, _), v in zip(movers, visits)):
+        movers = [(None, None)] * len(visits)  # cannot happen with one rule; never name the wrong officer
+    rows = []
+    for visit, (entered, left) in zip(visits, movers):
+        stage = stages[visit.stage_id]
+        rows.append(VisitRow(
+            seq=stage.seq,
+            stage=stage.name,
+            entered_at=format_moment(visit.entered_at),
+            entered_by=_full_name(entered.actor) if entered is not None else "",
+            left_at=format_moment(visit.left_at),
+            left_by=_full_name(left.actor) if left is not None else "",
+            working_minutes=visit.working_minutes,
+            working_time=format_working_time(visit.working_minutes),
+            paused_time=format_working_time(visit.paused_minutes) if visit.paused_minutes else "",
+            time_standard=stage.time_standard_text,
+            exceeded=visit.exceeds(stage.time_standard_minutes),
+            current=visit.left_at is None,
+        ))
+    return rows
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    occurred_at: str
+    action: str
+    from_stage: str
+    to_stage: str
+    officer: str
+    note: str
+
+
+def dossier_history(pk: int | str) -> list[HistoryRow]:
+    """Every StageEvent of the dossier, oldest first."""
+    return [
+        HistoryRow(
+            occurred_at=format_moment(as_utc(e.occurred_at)),
+            action=str(STAGE_ACTIONS.get(e.action, e.action)),
+            from_stage=e.from_stage.name if e.from_stage else "",
+            to_stage=e.to_stage.name if e.to_stage else "",
+            officer=_full_name(e.actor),
+            note=e.note or "",
+        )
+        for e in _events(int(pk))
+    ]
+
+
+# --------------------------------------------------------------------------- clock
+
+
+@dataclass(frozen=True)
+class Clock:
+    due: str  # the promise (Dossier.due_at: set at intake, pushed later by each resume)
+    minutes_left: int  # working minutes; negative: late by that much
+    time_left: str  # formatted, sign dropped (see overdue)
+    overdue: bool
+    paused: bool  # returned to the applicant: the clock does not run
+    stopped: bool  # rejected or archived: the clock stopped at the final move
+
+
+def dossier_clock(pk: int | str) -> Clock | None:
+    """The SLA clock: due date, working time left (or late by), paused while returned.
+
+    Counted as the dossier grid counts it (app.views.grid): Dossier.due_at already includes the
+    returns that ended (a resume pushes it), so only a return still open stops the clock here.
+    A finished dossier (rejected or archived) is read at its final move, so the page keeps
+    saying whether it was finished on time.
+    """
+    dossier = db.session.get(Dossier, int(pk))
+    if dossier is None or dossier.due_at is None:
+        return None
+    events = _events(dossier.id)
+    stopped = dossier.status in FINAL_STATUSES
+    at = as_utc(events[-1].occurred_at) if stopped and events else _now()
+    calendar = office_calendar()
+    pauses = [(start, end) for start, end in return_pauses(events) if end is None]  # the open return, if any
+    left = working_time_left(calendar, dossier.due_at, at, pauses)
+    return Clock(
+        due=format_moment(as_utc(dossier.due_at)),
+        minutes_left=left,
+        time_left=format_working_time(left),
+        overdue=is_overdue(calendar, dossier.due_at, at, pauses),
+        paused=dossier.status == DossierStatus.RETURNED.value,
+        stopped=stopped,
+    )
