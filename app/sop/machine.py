@@ -336,7 +336,9 @@ def _destination(situation: Situation, action: Action) -> tuple[Stage | None, st
         following = situation.next_stage
         if following is None:
             return None, DossierStatus.ARCHIVED.value
-        return following, DossierStatus.IN_PROGRESS.value
+        # An issued permit stays issued through handover; only the last stage archives it.
+        keeps = situation.dossier.status == DossierStatus.ISSUED.value
+        return following, situation.dossier.status if keeps else DossierStatus.IN_PROGRESS.value
     if action is Action.RETURN:
         return stage, DossierStatus.RETURNED.value
     if action is Action.RESUME:

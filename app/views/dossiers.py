@@ -204,27 +204,30 @@ class DossierView(LoketModelView):
     order_columns = ["receipt_number", "submitted_at", "due_at", "status"]
     base_order = ("submitted_at", "desc")
     moment_columns = ("submitted_at", "due_at")
-    formatters_columns = {"status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment}
+    formatters_columns = {
+        "status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment, "notes": lambda v: v or "",
+    }
     related_views = [DocumentView, StageEventView]
     list_template = "loket/dossier_list.html"
     show_template = "loket/dossier_show.html"
+    # Bulk only: the dossier page has its own move panel, with the reasons a move is not possible.
     # Starting a move only leads to its confirmation page, which has its own permission
     # (DossierMove: can_move) and judges every row; so starting one needs no more than listing.
     method_permission_name = {f"move_{a.value}": "list" for a in Action}
 
-    @action("move_advance", ACTION_LABELS[Action.ADVANCE], None, _ACTION_ICONS[Action.ADVANCE])
+    @action("move_advance", ACTION_LABELS[Action.ADVANCE], None, _ACTION_ICONS[Action.ADVANCE], single=False)
     def move_advance(self, items):  # noqa: ANN001, ANN201
         return _to_confirmation(Action.ADVANCE, items)
 
-    @action("move_return", ACTION_LABELS[Action.RETURN], None, _ACTION_ICONS[Action.RETURN])
+    @action("move_return", ACTION_LABELS[Action.RETURN], None, _ACTION_ICONS[Action.RETURN], single=False)
     def move_return(self, items):  # noqa: ANN001, ANN201
         return _to_confirmation(Action.RETURN, items)
 
-    @action("move_resume", ACTION_LABELS[Action.RESUME], None, _ACTION_ICONS[Action.RESUME])
+    @action("move_resume", ACTION_LABELS[Action.RESUME], None, _ACTION_ICONS[Action.RESUME], single=False)
     def move_resume(self, items):  # noqa: ANN001, ANN201
         return _to_confirmation(Action.RESUME, items)
 
-    @action("move_reject", ACTION_LABELS[Action.REJECT], None, _ACTION_ICONS[Action.REJECT])
+    @action("move_reject", ACTION_LABELS[Action.REJECT], None, _ACTION_ICONS[Action.REJECT], single=False)
     def move_reject(self, items):  # noqa: ANN001, ANN201
         return _to_confirmation(Action.REJECT, items)
 

@@ -131,7 +131,7 @@ def generate(
     day_value = dt.date.isoformat if writer.text_dates else (lambda d: d)
     gen = _Generator(rng, clock, calendar)
     walker = _Walker(rng, clock, stages, stamp)
-    issued_i, archived_i = walker.issued, walker.archived
+    issued_i = walker.issued
     # Empty tables (checked above), but ids may not restart at 1: continue after the highest.
     next_id = {
         model: (session.scalar(select(func.max(model.id))) or 0) + 1 for model in (Company, Applicant, Dossier)
@@ -179,7 +179,7 @@ def generate(
                     status = DossierStatus.REJECTED.value
                 elif walked.last_action == RETURN:
                     status = DossierStatus.RETURNED.value
-                elif walked.stage == archived_i:
+                elif walked.finished:
                     status = DossierStatus.ARCHIVED.value
                 elif walked.stage >= issued_i:
                     status = DossierStatus.ISSUED.value

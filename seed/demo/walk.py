@@ -19,6 +19,7 @@ from .errors import DemoError
 
 ADVANCE = "advance"
 RETURN = "return"
+RESUME = "resume"
 REJECT = "reject"
 
 # Outcome shares (before the reference date cuts recent dossiers short).
@@ -34,7 +35,6 @@ STAGE_CODES = (
     "PENANDATANGANAN", "PENOMORAN_CETAK", "PENYERAHAN", "PENGARSIPAN",
 )
 RETURN_FROM = ("ENTRY_DATA", "VERIFIKASI")
-RETURN_TO = "PENGISIAN_DATA"
 REJECT_AT = (("PEMERIKSAAN_KASI", 0.5), ("PARAF_KABID", 0.3), ("PENANDATANGANAN", 0.2))
 ISSUED_AT = "PENOMORAN_CETAK"
 HANDOVER_AT = "PENYERAHAN"
@@ -141,6 +141,7 @@ class _Walked:
     left_at: dict[int, int]  # stage index -> first time the dossier advanced out of it
     issued_at: int | None
     archived_at: int | None
+    finished: bool = False  # advanced past the last stage: archived
 
 
 class _Walker:
@@ -160,7 +161,6 @@ class _Walker:
         self.queue = [QUEUE_MINUTES.get(s.code, 0) * 60 for s in stages]
         ix = self.index
         self.return_from = [ix[c] for c in RETURN_FROM]
-        self.return_to = ix[RETURN_TO]
         self.reject_at = [ix[c] for c, _ in REJECT_AT]
         self.reject_weights = [w for _, w in REJECT_AT]
         self.inspection = ix["PEMERIKSAAN_LAPANGAN"]
@@ -184,6 +184,7 @@ class _Walker:
         out.append((dossier_id, None, sid[0], SUBMIT_ACTION, None, stamp(t0), None))
         moves, last_action, left_at = 1, SUBMIT_ACTION, {}
         issued_at = archived_at = None
+        finished = False
         t, i = t0, 0
         while True:
             stay = work[i] * WORK_FACTOR[int(random() * _TABLE)] * slow
@@ -195,19 +196,30 @@ class _Walker:
             if t >= end:
                 break
             if i == return_at:
+                # As app.sop.machine does it: the dossier stays at its stage while returned, and
+                # the Front Office resumes it there when the applicant brings what was missing.
                 note = rng.choice(RETURN_NOTES)
-                out.append((dossier_id, sid[i], sid[self.return_to], RETURN, None, stamp(t), note))
-                moves, last_action, i = moves + 1, RETURN, self.return_to
+                out.append((dossier_id, sid[i], sid[i], RETURN, None, stamp(t), note))
+                moves, last_action = moves + 1, RETURN
                 if outcome == "returned":
                     break
                 return_at = -1
                 t += int(4 * EXPONENTIAL[int(random() * _TABLE)] * day)  # until the applicant comes back
+                if t >= end:
+                    break
+                out.append((dossier_id, sid[i], sid[i], RESUME, None, stamp(t), None))
+                moves, last_action = moves + 1, RESUME
                 continue
             if i == reject_at:
                 out.append((dossier_id, sid[i], sid[i], REJECT, None, stamp(t), rng.choice(REJECT_NOTES)))
                 moves, last_action = moves + 1, REJECT
                 break
-            if i == last or (i == handover and random() < P_UNCOLLECTED):
+            if i == last:
+                # Advancing past the last stage completes the SOP: the dossier is archived.
+                out.append((dossier_id, sid[i], None, ADVANCE, None, stamp(t), None))
+                moves, last_action, finished = moves + 1, ADVANCE, True
+                break
+            if i == handover and random() < P_UNCOLLECTED:
                 break
             out.append((dossier_id, sid[i], sid[i + 1], ADVANCE, None, stamp(t), None))
             moves, last_action = moves + 1, ADVANCE
@@ -218,4 +230,4 @@ class _Walker:
                 issued_at = t
             elif i == archived:
                 archived_at = t
-        return _Walked(i, last_action, moves, left_at, issued_at, archived_at)
+        return _Walked(i, last_action, moves, left_at, issued_at, archived_at, finished)
