@@ -229,6 +229,19 @@ def working_time_left(
     return _minutes(_left(calendar, due, now, pauses))
 
 
+def clock(
+    calendar: WorkingCalendar,
+    due: dt.datetime,
+    now: dt.datetime,
+    pauses: Sequence[Pause] = (),
+) -> tuple[int, bool]:
+    """(working_time_left, is_overdue) from one pass over the calendar, for a grid page."""
+    left = _left(calendar, due, now, pauses)
+    if left != _ZERO:
+        return _minutes(left), left < _ZERO
+    return 0, is_overdue(calendar, due, now, pauses)
+
+
 def is_overdue(
     calendar: WorkingCalendar,
     due: dt.datetime,

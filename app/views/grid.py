@@ -45,7 +45,7 @@ from app.models import (
     StageEvent,
 )
 from app.office import office_calendar
-from app.sop.sla import is_overdue, working_time_left
+from app.sop.sla import clock
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 
@@ -214,8 +214,7 @@ def _add_clock_cells(connection, rows: list[GridRow]) -> None:  # noqa: ANN001
         cells = {"time_left": "", "overdue": ""}
         if row.status in _CLOCK_RUNS and row.due_at is not None:
             pauses = [(returned_at[row.id], None)] if row.id in returned_at else []
-            left = working_time_left(calendar, row.due_at, now, pauses)
-            late = is_overdue(calendar, row.due_at, now, pauses)
+            left, late = clock(calendar, row.due_at, now, pauses)
             cells["time_left"] = ("-" if late else "") + format_working_time(left)
             cells["overdue"] = str(_l("Overdue")) if late else ""
         row.__dict__.update(cells)

@@ -271,3 +271,17 @@ def test_stored_naive_history_is_read_as_utc():
         for e in HISTORY
     ]
     assert sla.stage_durations(CAL, naive, now=wib(12, 4, 8)) == sla.stage_durations(CAL, HISTORY, now=wib(12, 4, 8))
+
+
+def test_clock_agrees_with_its_two_halves():
+    from app.sop.sla import clock, is_overdue, working_time_left
+
+    calendar = WorkingCalendar()
+    due = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.timezone.utc)  # Friday 16.00 WIB
+    for hours in (-30, -1, 0, 1, 7, 60, 200):
+        now = due + dt.timedelta(hours=hours)
+        for pauses in ((), ((due - dt.timedelta(hours=20), None),)):
+            assert clock(calendar, due, now, pauses) == (
+                working_time_left(calendar, due, now, pauses),
+                is_overdue(calendar, due, now, pauses),
+            )
