@@ -210,13 +210,20 @@ def _add_clock_cells(connection, rows: list[GridRow]) -> None:  # noqa: ANN001
             .group_by(StageEvent.dossier_id)
         ).all()
     ) if returned else {}
+    # Dossiers of one day share a due time: each distinct clock is read once per page.
+    cells_for: dict[tuple, dict[str, str]] = {}
     for row in rows:
         cells = {"time_left": "", "overdue": ""}
         if row.status in _CLOCK_RUNS and row.due_at is not None:
-            pauses = [(returned_at[row.id], None)] if row.id in returned_at else []
-            left, late = clock(calendar, row.due_at, now, pauses)
-            cells["time_left"] = ("-" if late else "") + format_working_time(left)
-            cells["overdue"] = str(_l("Overdue")) if late else ""
+            key = (row.due_at, returned_at.get(row.id))
+            if key not in cells_for:
+                pauses = [(key[1], None)] if key[1] is not None else []
+                left, late = clock(calendar, row.due_at, now, pauses)
+                cells_for[key] = {
+                    "time_left": ("-" if late else "") + format_working_time(left),
+                    "overdue": str(_l("Overdue")) if late else "",
+                }
+            cells = cells_for[key]
         row.__dict__.update(cells)
 
 
