@@ -3,34 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Applicant, Company, Dossier, PermitType, StageEvent
 from app.models.dossier import AppendOnlyError
-from app.security.roles import STAGE_ROLES
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import RECEIPT_ALPHABET, new_receipt_number, open_dossier
-from app.sop.loader import load_sops, parse_sop_dir
 
 SEED = Path(__file__).resolve().parents[2] / "seed" / "sop"
 WIB = dt.timezone(dt.timedelta(hours=7))
-
-
-@pytest.fixture()
-def session(tmp_path):
-    engine = create_engine("sqlite://")
-    Model.metadata.create_all(engine)
-    shutil.copytree(SEED, tmp_path / "sop")
-    with Session(engine) as session:
-        load_sops(session, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
-        yield session
-    engine.dispose()
 
 
 def _open(session: Session, when: dt.datetime) -> Dossier:

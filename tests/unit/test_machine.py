@@ -11,25 +11,29 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Applicant, Company, Document, Dossier, PermitType, StageEvent
-from app.security.roles import ADMIN, BACK_OFFICE, FRONT_OFFICE, KASI_PERIZINAN, STAGE_ROLES, TIM_TEKNIS
+from app.security.roles import (
+    ADMIN,
+    BACK_OFFICE,
+    FRONT_OFFICE,
+    KASI_PERIZINAN,
+    STAGE_ROLES,
+    TIM_TEKNIS,
+)
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import open_dossier
 from app.sop.loader import load_sops, parse_sop_dir
-from app.sop.machine import Action, allowed_actions, apply, judge, load_situation, move, replay
+from app.sop.machine import (
+    Action,
+    allowed_actions,
+    apply,
+    judge,
+    load_situation,
+    move,
+    replay,
+)
 
 SEED = Path(__file__).resolve().parents[2] / "seed" / "sop"
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09.00 WIB
-
-
-@pytest.fixture()
-def session(tmp_path):
-    engine = create_engine("sqlite://")
-    Model.metadata.create_all(engine)
-    shutil.copytree(SEED, tmp_path / "sop")
-    with Session(engine) as session:
-        load_sops(session, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
-        yield session
-    engine.dispose()
 
 
 @pytest.fixture()
