@@ -115,7 +115,8 @@ class DossierMoveView(BaseView):
         if selection.count() > MAX_BULK:
             flash(str(_l("At most %(max)s dossiers per move; narrow the filter.", max=MAX_BULK)), "danger")
             return redirect(url_for("DossierView.list"))
-        user_roles = {role.name for role in current_user.roles}
+        # Roles given directly and through FAB groups alike.
+        user_roles = {role.name for role in self.appbuilder.sm.get_user_roles(current_user)}
         outcomes = apply_many(
             db.session,
             selection.dossier_ids(),

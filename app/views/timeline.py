@@ -91,7 +91,7 @@ def dossier_moves(pk: int | str) -> list[MoveOption]:
     situation = load_situation(db.session, int(pk))
     if situation is None or not current_user.is_authenticated:
         return []
-    user_roles = {role.name for role in current_user.roles}
+    user_roles = {role.name for role in current_app.appbuilder.sm.get_user_roles(current_user)}
     may_move = current_app.appbuilder.sm.has_access("can_move", resources.DOSSIER_MOVE)
     options = []
     for verdict in allowed_actions(situation, user_roles):
