@@ -13,8 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_babel import get_locale, get_translations
+
+from app.request_cache import request_cache
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "wtforms"
@@ -39,9 +41,10 @@ def register_wtforms_catalog(app: Flask) -> None:
 
 
 def _request_translations() -> NullTranslations:
-    if "_loket_translations" not in g:
-        g._loket_translations = get_translations()
-    return g._loket_translations
+    memo = request_cache("translations")
+    if "catalog" not in memo:
+        memo["catalog"] = get_translations()
+    return memo["catalog"]
 
 
 def install_template_gettext(app: Flask) -> None:

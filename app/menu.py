@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.api import ALL_APIS
 from app.views.dossiers import DocumentView, DossierView, StageEventView
-from app.views.moves import DossierMoveView
 from app.views.holidays import LocalHolidayView
+from app.views.moves import DossierMoveView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.register import RegisterEntryView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView

@@ -3,36 +3,29 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import LocalHoliday
+from app.request_cache import request_cache
 from app.sop.calendar import WorkingCalendar
-
-_CACHE = "_loket_office_calendar"
 
 
 def office_calendar() -> WorkingCalendar:
     """Time zone and office hours from the config, local days off from the LocalHoliday table.
 
-    Built once per request (cached on flask.g, tied to that request); outside a request, fresh
-    on every call.
+    Built once per request; outside a request, fresh on every call.
     """
-    if has_request_context():
-        cached = g.get(_CACHE)
-        current = request._get_current_object()  # noqa: SLF001  (identity of this request)
-        if cached is not None and cached[0] is current:
-            return cached[1]
-        calendar = _build()
-        setattr(g, _CACHE, (current, calendar))
-        return calendar
-    return _build()
+    memo = request_cache("office_calendar")
+    if "calendar" not in memo:
+        memo["calendar"] = _build()
+    return memo["calendar"]
 
 
 def forget_office_calendar() -> None:
     """Drops the cached calendar, e.g. after a local holiday was added, changed or deleted."""
-    g.pop(_CACHE, None)
+    request_cache("office_calendar").clear()
 
 
 def _build() -> WorkingCalendar:

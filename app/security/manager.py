@@ -6,7 +6,7 @@ the signed-in user with roles and groups in one SELECT instead of three.
 """
 from __future__ import annotations
 
-from flask import g, has_request_context
+from flask import has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Group,
@@ -18,6 +18,8 @@ from flask_appbuilder.security.sqla.models import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+
+from app.request_cache import request_cache
 
 
 class LoketSecurityManager(SecurityManager):
@@ -33,7 +35,7 @@ class LoketSecurityManager(SecurityManager):
         return user if user and user.is_active else None
 
     def _permission_pairs(self, role_ids: tuple[int, ...]) -> frozenset[tuple[str, str]]:
-        cache = g.setdefault("_loket_permissions", {}) if has_request_context() else {}
+        cache = request_cache("permission_pairs")
         if role_ids not in cache:
             stmt = (
                 select(Permission.name, ViewMenu.name)
@@ -50,24 +52,17 @@ class LoketSecurityManager(SecurityManager):
         return tuple(sorted(role.id for role in roles if role.name not in self.builtin_roles))
 
     def has_access(self, permission_name: str, view_name: str) -> bool:
-        # One request has one user: FAB's per-call user resolution need not run 20 times.
+        # One request has one user: a grid page asks about 20 times (menu, row buttons), and
+        # FAB would resolve the user and its roles each time.
         if not has_request_context():
             return super().has_access(permission_name, view_name)
-        memo = g.setdefault("_loket_has_access", {})
+        memo = request_cache("has_access")
         key = (permission_name, view_name)
         if key not in memo:
             memo[key] = super().has_access(permission_name, view_name)
         return memo[key]
 
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
-        # A grid page asks about 20 times (menu entries, row buttons); answer each pair once.
-        memo = g.setdefault("_loket_access", {}) if has_request_context() else {}
-        key = (getattr(user, "id", None), permission_name, view_name)
-        if key not in memo:
-            memo[key] = self._has_view_access_uncached(user, permission_name, view_name)
-        return memo[key]
-
-    def _has_view_access_uncached(self, user: object, permission_name: str, view_name: str) -> bool:
         roles = self.get_user_roles(user)
         if any(
             role.name in self.builtin_roles and self._has_access_builtin_roles(role, permission_name, view_name)
@@ -87,8 +82,7 @@ class LoketSecurityManager(SecurityManager):
         return {name for (perm, name) in pairs if perm == permission_name and (not view_menus_name or name in view_menus_name)}
 
     def get_public_role(self) -> Role | None:
-        if has_request_context():
-            if "_loket_public_role" not in g:
-                g._loket_public_role = super().get_public_role()
-            return g._loket_public_role
-        return super().get_public_role()
+        memo = request_cache("public_role")
+        if "role" not in memo:
+            memo["role"] = super().get_public_role()
+        return memo["role"]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from app.extensions import db
 from app.formatting import format_moment, format_working_time
 from app.models import STAGE_ACTIONS, Dossier, DossierStatus, Stage, StageEvent
 from app.office import office_calendar
+from app.request_cache import request_cache
 from app.security import roles as resources
 from app.sop.calendar import as_utc
 from app.sop.machine import FINAL_STATUSES, Action, allowed_actions, load_situation
@@ -55,7 +56,7 @@ def _events(dossier_id: int) -> list[StageEvent]:
 
     Read once per request: the page's clock, timeline and history all use it.
     """
-    cache = g.setdefault("_loket_dossier_events", {})
+    cache = request_cache("dossier_events")
     if dossier_id not in cache:
         cache[dossier_id] = _load_events(dossier_id)
     return cache[dossier_id]
