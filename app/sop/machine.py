@@ -126,22 +126,36 @@ def allowed_actions(situation: Situation, roles: Iterable[str]) -> list[Verdict]
 
 
 def load_situation(session: Session, dossier_id: int) -> Situation | None:
-    dossier = session.scalar(
+    return load_situations(session, [dossier_id]).get(dossier_id)
+
+
+def load_situations(
+    session: Session,
+    dossier_ids: Sequence[int],
+    sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] | None = None,
+) -> dict[int, Situation]:
+    """Situations of several dossiers with three queries, plus two per permit type not yet in
+    `sop_rows` (a cache the caller may keep across calls). Unknown ids are left out."""
+    sop_rows = {} if sop_rows is None else sop_rows
+    dossiers = session.scalars(
         select(Dossier)
-        .where(Dossier.id == dossier_id)
+        .where(Dossier.id.in_(dossier_ids))
         .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
-    )
-    if dossier is None:
-        return None
-    stages, requirements = _sop_rows(session, dossier.permit_type_id)
-    verified = frozenset(
-        session.scalars(
-            select(Document.requirement_type_id).where(
-                Document.dossier_id == dossier_id, Document.verified_at.is_not(None)
-            )
+    ).all()
+    verified: dict[int, set[int]] = {}
+    for dossier_id, requirement_id in session.execute(
+        select(Document.dossier_id, Document.requirement_type_id).where(
+            Document.dossier_id.in_(dossier_ids), Document.verified_at.is_not(None)
         )
-    )
-    return Situation(dossier, stages, requirements, verified)
+    ):
+        verified.setdefault(dossier_id, set()).add(requirement_id)
+    situations = {}
+    for dossier in dossiers:
+        if dossier.permit_type_id not in sop_rows:
+            sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
+        stages, requirements = sop_rows[dossier.permit_type_id]
+        situations[dossier.id] = Situation(dossier, stages, requirements, frozenset(verified.get(dossier.id, ())))
+    return situations
 
 
 # Matches the dossier only as it was judged; built once, bound per move.
@@ -266,31 +280,13 @@ def apply_many(
     unique_ids = list(dict.fromkeys(dossier_ids))
     for start in range(0, len(unique_ids), BULK_CHUNK):
         chunk = unique_ids[start : start + BULK_CHUNK]
-        dossiers = {
-            d.id: d
-            for d in session.scalars(
-                select(Dossier)
-                .where(Dossier.id.in_(chunk))
-                .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
-            )
-        }
-        verified: dict[int, set[int]] = {}
-        for dossier_id, requirement_id in session.execute(
-            select(Document.dossier_id, Document.requirement_type_id).where(
-                Document.dossier_id.in_(chunk), Document.verified_at.is_not(None)
-            )
-        ):
-            verified.setdefault(dossier_id, set()).add(requirement_id)
+        situations = load_situations(session, chunk, sop_rows)
         events: list[dict] = []
         for dossier_id in chunk:
-            dossier = dossiers.get(dossier_id)
-            if dossier is None:
+            situation = situations.get(dossier_id)
+            if situation is None:
                 outcomes.append(Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",)))
                 continue
-            if dossier.permit_type_id not in sop_rows:
-                sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
-            stages, requirements = sop_rows[dossier.permit_type_id]
-            situation = Situation(dossier, stages, requirements, frozenset(verified.get(dossier_id, ())))
             outcomes.append(
                 apply(session, situation, action, actor_id=actor_id, roles=roles, note=note, now=now,
                       timezone=timezone, calendar=calendar, history=events)
