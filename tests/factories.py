@@ -1,10 +1,15 @@
 """Valid Indonesian test identities and records, deterministic per counter."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
+from sqlalchemy import select
+
 from app.extensions import db
-from app.models import Applicant, Company
+from app.models import Applicant, Company, Document, Dossier, PermitType
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import open_dossier
 
 _counter = itertools.count(1)
 
@@ -52,3 +57,34 @@ def make_applicant(company: Company | None = None, **overrides) -> Applicant:  #
     db.session.add(applicant)
     db.session.commit()
     return applicant
+
+
+def make_dossier(
+    company: Company | None = None,
+    applicant: Applicant | None = None,
+    *,
+    submitted_at: dt.datetime | None = None,
+    stage_code: str | None = None,
+    actor_id: int | None = None,
+    verified: tuple[str, ...] = (),
+) -> Dossier:
+    """A dossier opened as the Front Office opens one; optionally placed at a stage and with
+    verified documents for the given requirement codes."""
+    company = company or make_company()
+    applicant = applicant or make_applicant(company)
+    submitted_at = submitted_at or dt.datetime.now(dt.timezone.utc)
+    permit = db.session.scalar(select(PermitType))
+    with db.session.no_autoflush:
+        dossier = Dossier(company=company, applicant=applicant)
+        open_dossier(dossier, permit, submitted_at, WorkingCalendar(), actor_id)
+        if stage_code:
+            dossier.stage = next(s for s in permit.stages if s.code == stage_code)
+    db.session.add(dossier)
+    db.session.flush()
+    for requirement in (r for r in permit.requirements if r.code in verified):
+        db.session.add(Document(
+            dossier_id=dossier.id, requirement_type_id=requirement.id, original_filename=f"{requirement.code}.pdf",
+            storage_key="k" * 64, size_bytes=1, sha256="k" * 64, verified_at=submitted_at,
+        ))
+    db.session.commit()
+    return dossier

@@ -10,13 +10,12 @@ from flask_babel import force_locale
 
 from app.extensions import db
 from app.formatting import format_moment
-from app.models import Document, Dossier, PermitType
-from app.sop.calendar import WorkingCalendar, as_utc
-from app.sop.intake import open_dossier
+from app.models import Document, Dossier
+from app.sop.calendar import as_utc
 from app.sop.machine import Action, move
 from app.views import timeline
 from tests.conftest import role_username
-from tests.factories import make_applicant, make_company
+from tests.factories import make_applicant, make_company, make_dossier
 from tests.web.helpers import page_text
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -40,19 +39,10 @@ def _open_and_walk(app) -> int:
     3 minutes (standard 5); PENGISIAN_DATA is where it is now.
     """
     company = make_company(name="PT Pool Sengah Temila")
-    applicant = make_applicant(company, full_name="Maria Goreti")
-    permit = db.session.query(PermitType).one()
-    with db.session.no_autoflush:
-        dossier = Dossier(company=company, applicant=applicant)
-        open_dossier(dossier, permit, SUBMITTED, WorkingCalendar(), _user_id(app, "Front Office"))
-    db.session.add(dossier)
-    db.session.flush()
-    requirement = next(r for r in permit.requirements if r.code == "PROFIL_PERUSAHAAN")
-    db.session.add(Document(
-        dossier_id=dossier.id, requirement_type_id=requirement.id, original_filename="profil.pdf",
-        storage_key="k" * 64, size_bytes=1, sha256="k" * 64, verified_at=SUBMITTED,
-    ))
-    db.session.commit()
+    dossier = make_dossier(
+        company, make_applicant(company, full_name="Maria Goreti"), submitted_at=SUBMITTED,
+        actor_id=_user_id(app, "Front Office"), verified=("PROFIL_PERUSAHAAN",),
+    )
     officer = _user_id(app, "Front Office")
     for minutes in (5, 120, 123):
         outcome = move(db.session, dossier.id, Action.ADVANCE, actor_id=officer, roles={"Front Office"}, note=None,

@@ -8,11 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Document, Dossier, PermitType, Stage, StageEvent
-from app.sop.calendar import WorkingCalendar
-from app.sop.intake import open_dossier
+from app.models import Dossier, Stage, StageEvent
 from tests.conftest import csrf_token
-from tests.factories import make_applicant, make_company
+from tests.factories import make_dossier
 from tests.web.helpers import page_text
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -20,23 +18,8 @@ TOKEN_PAGE = "/resetmypassword/form"  # any page with a form carries the session
 
 
 def _open(stage_code: str = "BERKAS", profile_verified: bool = True) -> int:
-    company = make_company()
-    applicant = make_applicant(company)
-    permit = db.session.query(PermitType).one()
-    with db.session.no_autoflush:
-        dossier = Dossier(company=company, applicant=applicant)
-        open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
-        dossier.stage = next(s for s in permit.stages if s.code == stage_code)
-    db.session.add(dossier)
-    db.session.flush()
-    if profile_verified:
-        requirement = next(r for r in permit.requirements if r.code == "PROFIL_PERUSAHAAN")
-        db.session.add(Document(
-            dossier_id=dossier.id, requirement_type_id=requirement.id, original_filename="profil.pdf",
-            storage_key="k" * 64, size_bytes=1, sha256="k" * 64, verified_at=dt.datetime.now(dt.timezone.utc),
-        ))
-    db.session.commit()
-    return dossier.id
+    verified = ("PROFIL_PERUSAHAAN",) if profile_verified else ()
+    return make_dossier(stage_code=stage_code, verified=verified).id
 
 
 def _stage(app, dossier_id: int) -> str:  # noqa: ANN001

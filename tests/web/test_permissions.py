@@ -12,12 +12,10 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.models import Document, Dossier, LocalHoliday, PermitType, RegisterEntry, StageEvent
+from app.models import Document, LocalHoliday, PermitType, RegisterEntry, StageEvent
 from app.security.roles import ALL_ROLES
-from app.sop.calendar import WorkingCalendar
-from app.sop.intake import open_dossier
 from tests.conftest import csrf_token
-from tests.factories import make_applicant, make_company
+from tests.factories import make_dossier
 
 FO, BO, TT = "Front Office", "Back Office", "Tim Teknis"
 KASI, KABID, KADIS = "Kasi Perizinan", "Kabid Perizinan", "Kepala Dinas"
@@ -79,14 +77,9 @@ SKIPPED_SUFFIXES = (".action", ".action_post")
 def rows(app: Flask) -> dict[str, int]:
     """One real row per resource, so show and edit pages render real records."""
     with app.app_context():
-        company = make_company()
-        applicant = make_applicant(company)
+        dossier = make_dossier()
+        company, applicant = dossier.company, dossier.applicant
         permit = db.session.query(PermitType).one()
-        with db.session.no_autoflush:
-            dossier = Dossier(company=company, applicant=applicant)
-            open_dossier(dossier, permit, dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
-        db.session.add(dossier)
-        db.session.flush()
         document = Document(
             dossier=dossier, requirement_type=permit.requirements[0], original_filename="surat.pdf",
             storage_key="ab" * 32, size_bytes=1234, sha256="ab" * 32,

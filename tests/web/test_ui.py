@@ -8,10 +8,8 @@ from flask_babel import force_locale
 
 from app.extensions import db
 from app.formatting import format_day, format_moment
-from app.models import Dossier, PermitType
-from app.sop.calendar import WorkingCalendar
-from app.sop.intake import open_dossier
-from tests.factories import make_applicant, make_company
+from app.models import Dossier
+from tests.factories import make_applicant, make_company, make_dossier
 from tests.web.helpers import page_text
 
 
@@ -19,15 +17,8 @@ from tests.web.helpers import page_text
 def dossier_id(app, clean_db):  # noqa: ARG001
     with app.app_context():
         company = make_company(name="PT Pool Ngabang Sejahtera")
-        applicant = make_applicant(company, full_name="Yohanes Aloysius")
-        permit = db.session.query(PermitType).one()
         submitted = dt.datetime(2026, 11, 27, 20, 30, tzinfo=dt.timezone.utc)  # 28 Nov 03.30 WIB
-        with db.session.no_autoflush:
-            dossier = Dossier(company=company, applicant=applicant)
-            open_dossier(dossier, permit, submitted, WorkingCalendar(), None)
-        db.session.add(dossier)
-        db.session.commit()
-        return dossier.id
+        return make_dossier(company, make_applicant(company, full_name="Yohanes Aloysius"), submitted_at=submitted).id
 
 
 def test_dossier_grid_is_in_indonesian_with_indonesian_dates(login_as, dossier_id):  # noqa: ARG001
@@ -59,13 +50,7 @@ def test_company_page_lists_its_own_dossiers_and_applicants_only(app, login_as, 
         company_id = db.session.get(Dossier, dossier_id).company_id
         receipt = db.session.get(Dossier, dossier_id).receipt_number
         other = make_company(name="CV Lain Sama Sekali")
-        other_applicant = make_applicant(other, full_name="Orang Lain")
-        with db.session.no_autoflush:
-            other_dossier = Dossier(company=other, applicant=other_applicant)
-            open_dossier(other_dossier, db.session.query(PermitType).one(), dt.datetime.now(dt.timezone.utc), WorkingCalendar(), None)
-        db.session.add(other_dossier)
-        db.session.commit()
-        other_receipt = other_dossier.receipt_number
+        other_receipt = make_dossier(other, make_applicant(other, full_name="Orang Lain")).receipt_number
     text = page_text(login_as("Supervisor").get(f"/companyview/show/{company_id}"))
     assert receipt in text and "Yohanes Aloysius" in text
     assert other_receipt not in text and "Orang Lain" not in text
