@@ -68,9 +68,6 @@ class Config:
     OFFICE_REGENCY_CODE = "61.08"
     OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
     SOP_DIR = str(BASE_DIR / "seed" / "sop")
-    # Working minutes in one office day (07:30-16:00); turns "2 hari kerja" into minutes.
-    # Keep it equal to OFFICE_CLOSES - OFFICE_OPENS.
-    WORKING_DAY_MINUTES = 510
 
 
 class TestConfig(Config):

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from app.extensions import db
+from app.office import office_calendar
 from app.security.roles import ADMIN, STAGE_ROLES
 from app.security.sync import sync_roles
 from app.sop.loader import LoadResult, load_sops, parse_sop_dir
@@ -23,7 +24,8 @@ class BootstrapReport:
 
 def load_sop_files(directory: str | None = None) -> list[LoadResult]:
     definitions = parse_sop_dir(
-        directory or current_app.config["SOP_DIR"], STAGE_ROLES, current_app.config["WORKING_DAY_MINUTES"]
+        # "2 hari kerja" becomes minutes of the office day (07:30-16:00: 510).
+        directory or current_app.config["SOP_DIR"], STAGE_ROLES, office_calendar().day_minutes
     )
     return load_sops(db.session, definitions)
 

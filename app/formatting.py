@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from lokal import format_rupiah
+
+from app.office import office_calendar
 
 
 def format_day(value: dt.date | dt.datetime | None) -> str:
@@ -62,7 +63,7 @@ def format_working_time(minutes: int, working_day_minutes: int | None = None) ->
     A working day is the office's working minutes a day, the unit of standards like "2 hari kerja".
     """
     minutes = abs(minutes)
-    day = working_day_minutes or current_app.config.get("WORKING_DAY_MINUTES") or 0
+    day = working_day_minutes or office_calendar().day_minutes
     days, rest = divmod(minutes, day) if day else (0, minutes)
     hours, mins = divmod(rest, 60)
     parts = []
