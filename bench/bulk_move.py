@@ -45,7 +45,7 @@ WAITING_AT = "VERIFIKASI"
 
 
 def build(url: str, dossiers: int) -> None:
-    """N dossiers at VERIFIKASI, legality filled, every requirement verified."""
+    """N dossiers at VERIFIKASI, legality and pool site filled, every requirement verified."""
     engine = create_engine(url)
     Model.metadata.drop_all(engine)
     Model.metadata.create_all(engine)
@@ -63,7 +63,9 @@ def build(url: str, dossiers: int) -> None:
         ])
         session.execute(insert(Dossier), [
             dict(id=i, receipt_number=f"IPK-26-{i:06d}", permit_type_id=permit.id, company_id=i, applicant_id=i,
-                 stage_id=stage.id, status="in_progress", submitted_at=NOW, due_at=NOW, version=7)
+                 stage_id=stage.id, status="in_progress", submitted_at=NOW, due_at=NOW, version=7,
+                 site_address=f"Jl. Bench Km {i}, Hilir Kantor, Kec. Ngabang", site_area_m2=1200,
+                 vehicle_capacity=20)
             for i in range(1, dossiers + 1)
         ])
         session.execute(insert(Document), [

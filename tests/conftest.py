@@ -20,7 +20,10 @@ from app.security.roles import ALL_ROLES
 from app.security.sync import sync_roles
 from config import TestConfig
 
-BUSINESS_TABLES = ("stage_event", "register_entry", "document", "dossier", "applicant", "company")
+BUSINESS_TABLES = (
+    "print_log", "permit", "number_counter", "stage_event", "register_entry", "document", "dossier", "applicant",
+    "company",
+)
 POSTGRES_URL = os.environ.get("LOKET_TEST_DATABASE_URL")
 
 

@@ -75,7 +75,9 @@ def make_dossier(
     submitted_at = submitted_at or dt.datetime.now(dt.timezone.utc)
     permit = db.session.scalar(select(PermitType))
     with db.session.no_autoflush:
-        dossier = Dossier(company=company, applicant=applicant)
+        dossier = Dossier(
+            company=company, applicant=applicant, site_address="Jl. Raya Ngabang Km 3, Ngabang", vehicle_capacity=12,
+        )
         open_dossier(dossier, permit, submitted_at, WorkingCalendar(), actor_id)
         if stage_code:
             dossier.stage = next(s for s in permit.stages if s.code == stage_code)

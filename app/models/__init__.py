@@ -22,6 +22,7 @@ from app.models.dossier import (
     StageEvent,
 )
 from app.models.holiday import LocalHoliday
+from app.models.issuance import NumberCounter, Permit, PrintLog
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 
@@ -34,7 +35,10 @@ __all__ = [
     "DossierStatus",
     "LEGAL_FORMS",
     "LocalHoliday",
+    "NumberCounter",
+    "Permit",
     "PermitType",
+    "PrintLog",
     "RegisterEntry",
     "RequirementType",
     "STAGE_ACTIONS",

@@ -72,6 +72,10 @@ class Dossier(Model):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The site the permit is for (for SOP 76: the vehicle pool), printed on the BAP and the permit.
+    site_address: Mapped[str | None] = mapped_column(String(300))
+    site_area_m2: Mapped[int | None] = mapped_column(Integer)
+    vehicle_capacity: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every stage move; a guarded UPDATE checks it (optimistic locking).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -103,6 +107,7 @@ class Document(Model):
     storage_key: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(40), server_default="application/pdf")
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))

@@ -13,8 +13,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.sop.number_format import DEFAULT_PERMIT_NUMBER_FORMAT
 
 
 class PermitType(Model):
@@ -35,6 +38,8 @@ class PermitType(Model):
     fee: Mapped[Any] = mapped_column(Numeric(14, 2), default=0)
     output_document: Mapped[str] = mapped_column(String(200))
     validity_months: Mapped[int | None] = mapped_column(Integer)
+    # Python format with {seq}, {year} and {prefix} (see app.sop.number_format).
+    permit_number_format: Mapped[str] = mapped_column(String(120), server_default=DEFAULT_PERMIT_NUMBER_FORMAT)
     source_file: Mapped[str | None] = mapped_column(String(200))
     # Hash of the loaded file: loading the same file again changes nothing.
     source_hash: Mapped[str | None] = mapped_column(String(64))
@@ -74,6 +79,8 @@ class Stage(Model):
     is_applicant_step: Mapped[bool] = mapped_column(Boolean, default=False)
     # True for steps the office added after the SOP text ends (steps 7-15 of SOP 76).
     is_office_continuation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Entering this stage numbers the permit and writes its register line (one transaction).
+    issues_permit: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Dossier fields this stage needs before it can be left (names, see app.sop.guards).
     required_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
 

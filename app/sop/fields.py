@@ -23,4 +23,7 @@ FIELD_CHECKS: dict[str, FieldCheck] = {
     "company.email": FieldCheck("Email perusahaan", lambda d: d.company.email),
     "applicant.email": FieldCheck("Email pemohon", lambda d: d.applicant.email),
     "applicant.phone": FieldCheck("Telepon pemohon", lambda d: d.applicant.phone),
+    "dossier.site_address": FieldCheck("Alamat lokasi pool", lambda d: d.site_address),
+    "dossier.site_area_m2": FieldCheck("Luas lahan pool", lambda d: d.site_area_m2),
+    "dossier.vehicle_capacity": FieldCheck("Daya tampung kendaraan", lambda d: d.vehicle_capacity),
 }

@@ -64,6 +64,7 @@ def _upsert(session: Session, d: SopDefinition) -> LoadResult:
     permit.fee = d.fee
     permit.output_document = d.output_document
     permit.validity_months = d.validity_months
+    permit.permit_number_format = d.permit_number_format
     permit.source_file = Path(d.path).name
     permit.source_hash = d.content_hash
     session.flush()
@@ -101,6 +102,7 @@ def _upsert_stages(session: Session, permit: PermitType, d: SopDefinition) -> di
         stage.is_applicant_step = step.applicant_step
         stage.is_office_continuation = step.office_continuation
         stage.required_fields = list(step.required_fields)
+        stage.issues_permit = step.issues_permit
         session.add(stage)
         stages[step.code] = stage
     session.flush()

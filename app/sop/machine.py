@@ -21,6 +21,7 @@ from app.models import Document, Dossier, DossierStatus, PermitType, Requirement
 from app.security.roles import FRONT_OFFICE, KABID_PERIZINAN, KASI_PERIZINAN, KEPALA_DINAS
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
+from app.sop.numbering import issue_permit
 from app.sop.sla import due_at, return_pauses
 
 
@@ -79,6 +80,7 @@ class Outcome:
     reasons: tuple[str, ...] = ()
     from_stage: str = ""
     to_stage: str = ""
+    permit_number: str = ""  # set when this move issued the permit
 
 
 def _not_your_stage(stage: Stage) -> str:
@@ -101,6 +103,8 @@ def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict
         return Verdict(action, not reasons, tuple(reasons))
     if returned:
         reasons.append("Berkas sedang dikembalikan ke pemohon; lanjutkan kembali dulu setelah berkas dilengkapi.")
+    if action is Action.RETURN and dossier.status == DossierStatus.ISSUED.value:
+        reasons.append("Izin sudah terbit dan bernomor; berkas tidak dapat dikembalikan ke pemohon.")
     if action is Action.REJECT:
         # Both: the stage is a reviewing one (Kasi, Kabid, Kepala Dinas) and it is the user's own.
         if not roles & REJECT_ROLES:
@@ -249,8 +253,12 @@ def apply(
         session.execute(insert(StageEvent), [event])
     else:
         history.append(event)
+    # Numbered in this same transaction: if the caller rolls back, the number was never taken.
+    permit_number = issue_permit(session, dossier, now, timezone).permit_number if _issues(to_stage) else ""
     session.expire(dossier)
-    return Outcome(dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "")
+    return Outcome(
+        dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "", permit_number
+    )
 
 
 BULK_CHUNK = 500
@@ -333,13 +341,18 @@ def _destination(situation: Situation, action: Action) -> tuple[Stage | None, st
         if following is None:
             return None, DossierStatus.ARCHIVED.value
         # An issued permit stays issued through handover; only the last stage archives it.
-        keeps = situation.dossier.status == DossierStatus.ISSUED.value
-        return following, situation.dossier.status if keeps else DossierStatus.IN_PROGRESS.value
+        if _issues(following) or situation.dossier.status == DossierStatus.ISSUED.value:
+            return following, DossierStatus.ISSUED.value
+        return following, DossierStatus.IN_PROGRESS.value
     if action is Action.RETURN:
         return stage, DossierStatus.RETURNED.value
     if action is Action.RESUME:
         return stage, DossierStatus.IN_PROGRESS.value
     return stage, DossierStatus.REJECTED.value
+
+
+def _issues(stage: Stage | None) -> bool:
+    return stage is not None and stage.issues_permit
 
 
 def _moved_by_someone_else(session: Session, dossier_id: int, timezone: str) -> str:
@@ -358,12 +371,16 @@ def _moved_by_someone_else(session: Session, dossier_id: int, timezone: str) -> 
     return f"Berkas sudah dipindahkan oleh {who} pada {when.astimezone(ZoneInfo(timezone)):%H:%M}."
 
 
-def replay(events: Sequence[StageEvent], first_stage_id: int) -> tuple[int, str]:
+def replay(
+    events: Sequence[StageEvent], first_stage_id: int, issuing_stage_ids: frozenset[int] = frozenset()
+) -> tuple[int, str]:
     """The (stage id, status) a dossier's history leads to; must equal what the dossier says."""
     stage_id, status = first_stage_id, DossierStatus.IN_PROGRESS.value
     for event in events:
         if event.action == Action.ADVANCE.value and event.to_stage_id is None:
             status = DossierStatus.ARCHIVED.value
+        elif event.action == Action.ADVANCE.value and event.to_stage_id in issuing_stage_ids:
+            status = DossierStatus.ISSUED.value
         elif event.action == Action.RETURN.value:
             status = DossierStatus.RETURNED.value
         elif event.action == Action.RESUME.value:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from app.sop.fields import FIELD_CHECKS
+from app.sop.number_format import DEFAULT_PERMIT_NUMBER_FORMAT, format_permit_number
 
 
 class SopFileError(ValueError):
@@ -37,6 +38,7 @@ class StepDef:
     applicant_step: bool
     office_continuation: bool
     required_fields: tuple[str, ...] = ()
+    issues_permit: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class SopDefinition:
     fee: Decimal
     output_document: str
     validity_months: int | None
+    permit_number_format: str
     steps: tuple[StepDef, ...] = field(default_factory=tuple)
     requirements: tuple[RequirementDef, ...] = field(default_factory=tuple)
 
@@ -189,8 +192,12 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
                 applicant_step=bool(step.get("applicant_step", bool, required=False, default=False)),
                 office_continuation=continuation,
                 required_fields=required_fields,
+                issues_permit=bool(step.get("issues_permit", bool, required=False, default=False)),
             )
         )
+    issuing = [s.code for s in steps if s.issues_permit]
+    if len(issuing) > 1:
+        raise top.fail(f"hanya satu tahapan boleh menerbitkan nomor izin (issues_permit), bukan {', '.join(issuing)}")
 
     requirements: list[RequirementDef] = []
     seen_reqs: set[str] = set()
@@ -215,6 +222,13 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
         )
 
     validity = top.get("validity_months", int, required=False)
+    number_format = top.get("permit_number_format", str, required=False, default=DEFAULT_PERMIT_NUMBER_FORMAT)
+    try:
+        sample = format_permit_number(number_format, seq=1, year=2026, prefix="X")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise top.fail(f"format nomor izin '{number_format}' tidak valid: gunakan {{seq}}, {{year}} dan {{prefix}}") from exc
+    if "{seq" not in number_format or "{year" not in number_format or len(sample) > 80:
+        raise top.fail(f"format nomor izin '{number_format}' harus memuat {{seq}} dan {{year}} (paling panjang 80 huruf)")
     digest = hashlib.sha256(raw + f"|{working_day_minutes}".encode()).hexdigest()
     return SopDefinition(
         path=str(path),
@@ -232,6 +246,7 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
         fee=fee,
         output_document=top.text("output_document"),
         validity_months=validity,
+        permit_number_format=number_format,
         steps=tuple(steps),
         requirements=tuple(requirements),
     )

@@ -1,8 +1,10 @@
 """Realistic, deterministic demo data for Kabupaten Landak (SOP 76, Izin Pool Kendaraan).
 
-`generate(dossiers, seed)` fills an EMPTY database with companies, applicants, dossiers spread
-over the twelve months before the reference date, each dossier's stage history, the register
-book for every issued or archived permit, and the verified documents of each dossier.
+`generate(dossiers, seed)` fills an EMPTY database with companies, applicants, dossiers (each with
+its vehicle pool site) spread over the twelve months before the reference date, each dossier's
+stage history, the verified documents of each dossier, and for every dossier that advanced into
+the SOP's issuing stage (Stage.issues_permit) what app.sop.numbering would have written: the
+numbered Permit, its register line, and the number counters the next real issue continues from.
 
 - Deterministic: the same seed and the same reference date give identical rows (one seeded
   random.Random drives everything; nothing reads the clock except the default reference date).
@@ -11,8 +13,9 @@ book for every issued or archived permit, and the verified documents of each dos
   NIB, NPWP, e-mail and phone pass app.validators. E-mail addresses use the reserved `.example`
   domain so demo data can never mail a real inbox.
 - Fast: SQLAlchemy Core executemany in chunks, no ORM objects.
-- Refuses a database that already holds companies, applicants or dossiers: demo rows must never
-  mix with real ones (a demo permit would otherwise take a number in the real register book).
+- Refuses a database that already holds companies, applicants, dossiers, permits or number
+  counters: demo rows must never mix with real ones (a demo permit would otherwise take a number
+  in the real register book).
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ from app.models import (
     Document,
     Dossier,
     DossierStatus,
+    NumberCounter,
+    Permit,
     PermitType,
     RegisterEntry,
     RequirementType,
@@ -42,15 +47,17 @@ from app.sop.calendar import WorkingCalendar
 
 from .errors import DemoError
 from .identities import _Company, _Generator
-from .records import REQUIREMENT_FILES, _documents, _register
+from .records import REQUIREMENT_FILES, _documents, _issue, _PermitKind
 from .walk import REJECT, RETURN, STAGE_CODES, WorkClock, _Walker
 from .writer import (
     APPLICANT_COLUMNS,
     CHUNK,
     COMPANY_COLUMNS,
+    COUNTER_COLUMNS,
     DOCUMENT_COLUMNS,
     DOSSIER_COLUMNS,
     EVENT_COLUMNS,
+    PERMIT_COLUMNS,
     REGISTER_COLUMNS,
     _chunks,
     _Writer,
@@ -97,6 +104,8 @@ def generate(
         "perusahaan": session.scalar(select(func.count()).select_from(Company)),
         "pemohon": session.scalar(select(func.count()).select_from(Applicant)),
         "berkas": session.scalar(select(func.count()).select_from(Dossier)),
+        "izin": session.scalar(select(func.count()).select_from(Permit)),
+        "penghitung nomor": session.scalar(select(func.count()).select_from(NumberCounter)),
     }
     if any(counts.values()):
         found = ", ".join(f"{_n(n)} {what}" for what, n in counts.items() if n)
@@ -113,6 +122,7 @@ def generate(
         )
     )
     permit_id, prefix, service_days = permit.id, permit.receipt_prefix, permit.service_days
+    kind = _PermitKind(permit.id, permit.code, permit.permit_number_format, prefix, permit.validity_months)
     stage_ids = [s.id for s in stages]
     stage_index = {s.id: i for i, s in enumerate(stages)}
     requirement_plan = [
@@ -131,7 +141,6 @@ def generate(
     day_value = dt.date.isoformat if writer.text_dates else (lambda d: d)
     gen = _Generator(rng, clock, calendar)
     walker = _Walker(rng, clock, stages, stamp)
-    issued_i = walker.issued
     # Empty tables (checked above), but ids may not restart at 1: continue after the highest.
     next_id = {
         model: (session.scalar(select(func.max(model.id))) or 0) + 1 for model in (Company, Applicant, Dossier)
@@ -166,6 +175,7 @@ def generate(
 
         due_cache: dict[int, Any] = {}
         issued: list[tuple[int, int, int, int, int | None]] = []  # (t issued, dossier, company, applicant, t archived)
+        site = gen.site
         status_counts: dict[str, int] = defaultdict(int)
         n_events = n_documents = 0
         dossier_id = next_id[Dossier]
@@ -181,7 +191,7 @@ def generate(
                     status = DossierStatus.RETURNED.value
                 elif walked.finished:
                     status = DossierStatus.ARCHIVED.value
-                elif walked.stage >= issued_i:
+                elif walked.issued_at is not None:
                     status = DossierStatus.ISSUED.value
                 else:
                     status = DossierStatus.IN_PROGRESS.value
@@ -192,9 +202,10 @@ def generate(
                     due_cache[day] = due.replace(tzinfo=None).isoformat(" ") + ".000000" if writer.text_dates else due
                 dossier_rows.append(
                     (dossier_id, gen.receipt(prefix, t0), permit_id, company.id, applicant_id,
-                     stage_ids[walked.stage], status, stamp(t0), due_cache[day], None, walked.moves)
+                     stage_ids[walked.stage], status, stamp(t0), due_cache[day], None, walked.moves,
+                     *site(company.row["kecamatan_code"]))
                 )
-                if status in (DossierStatus.ISSUED.value, DossierStatus.ARCHIVED.value):
+                if walked.issued_at is not None:  # issued, or issued and since archived
                     issued.append((walked.issued_at, dossier_id, company.id, applicant_id, walked.archived_at))
                 if with_documents:
                     _documents(rng, stamp, dossier_id, t0, walked.left_at, requirement_plan, document_rows)
@@ -205,8 +216,10 @@ def generate(
             n_events += len(event_rows)
             n_documents += len(document_rows)
 
-        register_rows = _register(clock, day_value, issued, permit_id, prefix)
+        permit_rows, register_rows, counter_rows = _issue(rng, clock, stamp, day_value, issued, kind)
+        writer.insert(Permit, PERMIT_COLUMNS, permit_rows)
         writer.insert(RegisterEntry, REGISTER_COLUMNS, register_rows)
+        writer.insert(NumberCounter, COUNTER_COLUMNS, counter_rows)
         writer.sync_sequences((Company, Applicant, Dossier))
         writer.close()
         session.commit()
@@ -220,7 +233,7 @@ def generate(
         f"({_n(status_counts['in_progress'])} diproses, {_n(status_counts['returned'])} dikembalikan, "
         f"{_n(status_counts['rejected'])} ditolak, {_n(status_counts['issued'])} terbit, "
         f"{_n(status_counts['archived'])} diarsipkan), {_n(n_events)} riwayat tahapan, "
-        f"{_n(len(register_rows))} baris register, "
+        f"{_n(len(permit_rows))} izin bernomor, {_n(len(register_rows))} baris register, "
         f"{_n(n_documents) + ' dokumen' if with_documents else 'tanpa dokumen'}; "
         f"seed {seed}, tanggal acuan {reference:%d-%m-%Y}; {seconds} detik."
     )

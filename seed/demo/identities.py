@@ -69,8 +69,13 @@ class _Generator:
         self.kecamatan = kecamatan
         self.kecamatan_weights = [KECAMATAN_WEIGHT.get(code, 4) for code in kecamatan]
         self.desa_by_kecamatan: dict[str, list[str]] = defaultdict(list)
-        for code, _ in desa_choices("61.08"):
-            self.desa_by_kecamatan[code.rsplit(".", 1)[0]].append(code)
+        # "<desa>, Kec. <kecamatan>" per kecamatan: the tail of a pool site's address.
+        self.places_by_kecamatan: dict[str, list[str]] = defaultdict(list)
+        for code, label in desa_choices("61.08"):
+            kecamatan_code = code.rsplit(".", 1)[0]
+            self.desa_by_kecamatan[kecamatan_code].append(code)
+            kecamatan_name, desa_name = label.split(" – ", 1)
+            self.places_by_kecamatan[kecamatan_code].append(f"{desa_name}, Kec. {kecamatan_name}")
 
     # ---- identity numbers
 
@@ -222,6 +227,22 @@ class _Generator:
             phone=self.mobile(),
             position=position,
         )
+
+    def site(self, company_kecamatan: str) -> tuple[str, int, int]:
+        """The vehicle pool a dossier asks for: (address, area in m², vehicles it holds).
+
+        Mostly in the company's own kecamatan, on a road a lorry can reach; bigger yards hold
+        more vehicles (40-80 m² each, with turning space), 5 to 80.
+        """
+        random = self.rng.random
+        kecamatan = company_kecamatan if random() < 0.6 else self.rng.choices(self.kecamatan, self.kecamatan_weights)[0]
+        places = self.places_by_kecamatan[kecamatan]
+        street = STREETS[int(random() * len(STREETS))]
+        where = f"Km {1 + int(random() * 25)}" if random() < 0.35 else f"No. {1 + int(random() * 250)}"
+        address = f"Jl. {street} {where}, {places[int(random() * len(places))]}"
+        area = 400 + int(4600 * random() ** 1.6) // 10 * 10
+        capacity = min(80, max(5, int(area / (40 + 40 * random()))))
+        return address, area, capacity
 
     def receipt(self, prefix: str, t: int) -> str:
         yy = self.clock.yy[t // self.clock.day_seconds]

@@ -1,8 +1,16 @@
-"""What a walked dossier leaves behind: its verified documents and its line in the register book."""
+"""What a walked dossier leaves behind: its verified documents, its numbered permit and its register line."""
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import random
 from collections import defaultdict
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+
+from app.sop.number_format import format_permit_number
+from app.sop.numbering import REGISTER_NUMBER_FORMAT, REGISTER_SERIES
 
 from .walk import WorkClock
 
@@ -42,29 +50,65 @@ def _documents(
         )
 
 
-def _register(
+@dataclass(frozen=True)
+class _PermitKind:
+    """What numbering needs of the permit type, read once."""
+
+    id: int
+    series: str  # the permit type's code: permits count per type and year
+    number_format: str
+    prefix: str
+    validity_months: int | None
+
+
+def _issue(
+    rng: random.Random,
     clock: WorkClock,
+    stamp,  # noqa: ANN001
     day_value,  # noqa: ANN001
     issued: list[tuple[int, int, int, int, int | None]],
-    permit_type_id: int,
-    prefix: str,
-) -> list[tuple]:
-    """Register lines in issue order, numbered without gaps within each year of issue."""
-    rows = []
-    seq_by_year: dict[int, int] = defaultdict(int)
+    kind: _PermitKind,
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Permits, register lines and number counters, as app.sop.numbering.issue_permit leaves them.
+
+    In issue order, numbered without gaps within each year of issue (the office's date of the
+    advance into the issuing stage), the permit per permit type and the register line across the
+    office; the register line carries the permit's number and is entered on the issue date. The
+    counters hold the last number of each (series, year), so the next real issue continues after.
+    Tokens come from the seeded generator: reproducible, yet as opaque as secrets.token_urlsafe(24).
+    """
+    permit_rows, register_rows = [], []
+    permit_seq: dict[int, int] = defaultdict(int)
+    register_seq: dict[int, int] = defaultdict(int)
+    tokens: set[str] = set()
+    getrandbits = rng.getrandbits
+    validity = relativedelta(months=kind.validity_months) if kind.validity_months else None
     for t_issued, dossier_id, company_id, applicant_id, t_archived in sorted(issued):
-        issue_date = clock.local_date(t_issued)
-        year = issue_date.year
-        seq_by_year[year] += 1
-        seq = seq_by_year[year]
+        issued_on = clock.local_date(t_issued)
+        year = issued_on.year
+        permit_seq[year] += 1
+        seq = permit_seq[year]
+        number = format_permit_number(kind.number_format, seq=seq, year=year, prefix=kind.prefix)
+        valid_until = issued_on + validity - dt.timedelta(days=1) if validity else None
+        token = base64.urlsafe_b64encode(getrandbits(192).to_bytes(24, "big")).decode()
+        while token in tokens:
+            token = base64.urlsafe_b64encode(getrandbits(192).to_bytes(24, "big")).decode()
+        tokens.add(token)
+        day = day_value(issued_on)
+        permit_rows.append(
+            (dossier_id, kind.id, kind.series, year, seq, number, stamp(t_issued), day,
+             day_value(valid_until) if valid_until else None, token)
+        )
+        register_seq[year] += 1
+        line = register_seq[year]
         archived = t_archived is not None
-        entry_date = clock.local_date(t_archived) if archived else issue_date
-        box = (seq - 1) // ARCHIVE_BOX_SIZE + 1
-        rows.append(
-            (f"REG/{seq:04d}/{year}", year, seq, day_value(entry_date), dossier_id,
-             f"503/{seq:04d}/{prefix}/DPMPTSPTK/{year}", company_id, applicant_id, permit_type_id,
-             day_value(issue_date), (seq - 1) // BOOK_LINES_PER_PAGE + 1, (seq - 1) % BOOK_LINES_PER_PAGE + 1,
+        box = (line - 1) // ARCHIVE_BOX_SIZE + 1
+        register_rows.append(
+            (REGISTER_NUMBER_FORMAT.format(seq=line, year=year), year, line, day, dossier_id, number, company_id,
+             applicant_id, kind.id, day, (line - 1) // BOOK_LINES_PER_PAGE + 1, (line - 1) % BOOK_LINES_PER_PAGE + 1,
              f"BOKS {year}-{box:03d}" if archived else None,
              f"RAK {SHELVES[(box - 1) // 20 % len(SHELVES)]}-{(box - 1) % 20 // 5 + 1}" if archived else None)
         )
-    return rows
+    counter_rows = [(kind.series, year, last) for year, last in sorted(permit_seq.items())]
+    counter_rows += [(REGISTER_SERIES, year, last) for year, last in sorted(register_seq.items())]
+    return permit_rows, register_rows, counter_rows

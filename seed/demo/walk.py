@@ -28,15 +28,15 @@ P_REJECTED = 0.03  # refused at Kasi, Kabid or Kepala Dinas
 P_DETOUR = 0.08  # of the others: returned once, then resumed
 P_UNCOLLECTED = 0.03  # issued, but the applicant never came to collect it
 
-# Stages the generator relies on, in SOP order.
+# Stages the generator relies on, in SOP order. Which stage issues the permit is not among them:
+# it is the SOP's own (Stage.issues_permit); without one, no demo permit is issued.
 STAGE_CODES = (
     "BERKAS", "REGISTRASI", "LOGIN", "PENGISIAN_DATA", "TANDA_TERIMA_BERKAS", "ENTRY_DATA",
     "VERIFIKASI", "PEMERIKSAAN_LAPANGAN", "DRAFT_IZIN", "PEMERIKSAAN_KASI", "PARAF_KABID",
-    "PENANDATANGANAN", "PENOMORAN_CETAK", "PENYERAHAN", "PENGARSIPAN",
+    "PENANDATANGANAN", "PENYERAHAN", "PENGARSIPAN",
 )
 RETURN_FROM = ("ENTRY_DATA", "VERIFIKASI")
 REJECT_AT = (("PEMERIKSAAN_KASI", 0.5), ("PARAF_KABID", 0.3), ("PENANDATANGANAN", 0.2))
-ISSUED_AT = "PENOMORAN_CETAK"
 HANDOVER_AT = "PENYERAHAN"
 ARCHIVED_AT = "PENGARSIPAN"
 
@@ -139,7 +139,7 @@ class _Walked:
     last_action: str
     moves: int  # history rows written
     left_at: dict[int, int]  # stage index -> first time the dossier advanced out of it
-    issued_at: int | None
+    issued_at: int | None  # when it advanced into the issuing stage: the permit's number and date
     archived_at: int | None
     finished: bool = False  # advanced past the last stage: archived
 
@@ -165,7 +165,9 @@ class _Walker:
         self.reject_weights = [w for _, w in REJECT_AT]
         self.inspection = ix["PEMERIKSAAN_LAPANGAN"]
         self.handover = ix[HANDOVER_AT]
-        self.issued = ix[ISSUED_AT]
+        # As app.sop.machine does it: advancing INTO the (first) issuing stage issues the permit.
+        # -1, never reached, when the SOP has none.
+        self.issued = next((i for i, s in enumerate(stages) if s.issues_permit), -1)
         self.archived = ix[ARCHIVED_AT]
         self.last = len(stages) - 1
 
@@ -228,6 +230,6 @@ class _Walker:
             i += 1
             if i == issued:
                 issued_at = t
-            elif i == archived:
+            if i == archived:
                 archived_at = t
         return _Walked(i, last_action, moves, left_at, issued_at, archived_at, finished)

@@ -6,7 +6,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from app.models import Document, StageEvent
+from app.models import Document, Permit, StageEvent
 
 CHUNK = 10_000
 
@@ -17,7 +17,7 @@ COMPANY_COLUMNS = (
 APPLICANT_COLUMNS = ("id", "full_name", "nik", "email", "phone", "position", "company_id", "created_at")
 DOSSIER_COLUMNS = (
     "id", "receipt_number", "permit_type_id", "company_id", "applicant_id", "stage_id", "status",
-    "submitted_at", "due_at", "notes", "version",
+    "submitted_at", "due_at", "notes", "version", "site_address", "site_area_m2", "vehicle_capacity",
 )
 EVENT_COLUMNS = ("dossier_id", "from_stage_id", "to_stage_id", "action", "actor_id", "occurred_at", "note")
 DOCUMENT_COLUMNS = (
@@ -28,6 +28,11 @@ REGISTER_COLUMNS = (
     "register_number", "year", "seq", "entry_date", "dossier_id", "permit_number", "company_id",
     "applicant_id", "permit_type_id", "issue_date", "book_page", "book_line", "archive_box", "archive_shelf",
 )
+PERMIT_COLUMNS = (
+    "dossier_id", "permit_type_id", "series", "year", "seq", "number", "issued_at", "issued_on", "valid_until",
+    "token",
+)
+COUNTER_COLUMNS = ("series", "year", "last_seq")
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -52,7 +57,7 @@ class _Writer:
         self._cache_size = None
         self._restore: list = []
         if self.copy:
-            self._defer_checks((StageEvent, Document))
+            self._defer_checks((StageEvent, Document, Permit))
         if self.text_dates:
             # A bigger page cache for this load keeps the random-order unique indexes in memory.
             self._cache_size = conn.exec_driver_sql("PRAGMA cache_size").scalar()

@@ -1,4 +1,4 @@
-"""PostgreSQL only: the demo load COPYs history with its foreign keys dropped, then restores them."""
+"""PostgreSQL only: the demo load COPYs history and permits with their foreign keys dropped, then restores them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +17,10 @@ pytestmark = [
 ]
 
 
+# The tables the load COPYs with their foreign keys dropped.
+DEFERRED = ("stage_event", "document", "permit")
+
+
 def _foreign_keys(table: str) -> set[str]:
     rows = db.session.execute(
         text("SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"), {"t": table}
@@ -26,14 +30,18 @@ def _foreign_keys(table: str) -> set[str]:
 
 def test_demo_load_restores_keys_and_moves_sequences(app, clean_db):  # noqa: ARG001
     with app.app_context():
-        keys_before = {t: _foreign_keys(t) for t in ("stage_event", "document")}
+        keys_before = {t: _foreign_keys(t) for t in DEFERRED}
         assert keys_before["stage_event"], "the migration defines the history's foreign keys"
+        assert keys_before["permit"], "the migration defines the permit's foreign keys"
         generate(dossiers=60, seed=3, reference_date=dt.date(2026, 11, 27), with_documents=True)
-        assert {t: _foreign_keys(t) for t in ("stage_event", "document")} == keys_before
-        orphans = db.session.scalar(
-            text("SELECT count(*) FROM stage_event e LEFT JOIN dossier d ON d.id = e.dossier_id WHERE d.id IS NULL")
-        )
-        assert orphans == 0
+        assert {t: _foreign_keys(t) for t in DEFERRED} == keys_before
+        for table in DEFERRED:
+            orphans = db.session.scalar(
+                text(f"SELECT count(*) FROM {table} x LEFT JOIN dossier d ON d.id = x.dossier_id WHERE d.id IS NULL")
+            )
+            assert orphans == 0, table
+        permits = db.session.scalar(text("SELECT count(*) FROM permit"))
+        assert permits and permits == db.session.scalar(text("SELECT count(*) FROM register_entry"))
         # Ids were written explicitly; a normal insert afterwards must not collide with them.
         company = Company(name="PT Sesudah Demo", legal_form="PT", nib="9129999999999")
         db.session.add(company)

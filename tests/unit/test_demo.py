@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from app.extensions import db
 from app.models import (
@@ -16,6 +16,9 @@ from app.models import (
     Company,
     Document,
     Dossier,
+    NumberCounter,
+    Permit,
+    PermitType,
     RegisterEntry,
     RequirementType,
     Stage,
@@ -24,6 +27,8 @@ from app.models import (
 from app.regions import desa_choices, kecamatan_choices
 from app.sop.calendar import WorkingCalendar
 from app.sop.machine import replay
+from app.sop.number_format import format_permit_number
+from app.sop.numbering import REGISTER_NUMBER_FORMAT, REGISTER_SERIES, next_number
 from app.validators import (
     normalize_email,
     normalize_nib,
@@ -39,10 +44,10 @@ SEED = 11
 N = 300
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # Rows whose ids the database assigns (sequences differ between runs on PostgreSQL).
-DB_NUMBERED = {"stage_event", "document", "register_entry"}
+DB_NUMBERED = {"stage_event", "document", "register_entry", "permit"}
 TABLES = {
     "company": Company, "applicant": Applicant, "dossier": Dossier, "stage_event": StageEvent,
-    "document": Document, "register_entry": RegisterEntry,
+    "document": Document, "register_entry": RegisterEntry, "permit": Permit, "number_counter": NumberCounter,
 }
 
 
@@ -89,11 +94,15 @@ def demo(app):
             second = _snapshot()
             stages = {s.id: s for s in db.session.scalars(select(Stage))}
             requirements = {r.id: r for r in db.session.scalars(select(RequirementType))}
-            for obj in (*stages.values(), *requirements.values()):
+            permit_types = {p.id: p for p in db.session.scalars(select(PermitType))}
+            for obj in (*stages.values(), *requirements.values(), *permit_types.values()):
                 db.session.expunge(obj)
         finally:
             _wipe()
-    return dict(summary=summary, first=first, second=second, other=other, stages=stages, requirements=requirements)
+    return dict(
+        summary=summary, first=first, second=second, other=other, stages=stages, requirements=requirements,
+        permit_types=permit_types,
+    )
 
 
 def _events_by_dossier(snap: dict) -> dict[int, list[dict]]:
@@ -108,12 +117,15 @@ def test_summary_is_one_indonesian_line(demo):
     assert "\n" not in summary
     assert summary.startswith("Data demo dibuat: 100 perusahaan")
     assert f"{N} berkas" in summary and "detik" in summary
+    issued = sum(d["status"] in ("issued", "archived") for d in demo["second"]["dossier"])
+    assert f"{issued} izin bernomor, {issued} baris register" in summary
 
 
 def test_same_seed_same_data_other_seed_other_data(demo):
     first, second, other = demo["first"], demo["second"], demo["other"]
     assert first == second
     assert [d["receipt_number"] for d in first["dossier"]] != [d["receipt_number"] for d in other["dossier"]]
+    assert {p["token"] for p in first["permit"]}.isdisjoint(p["token"] for p in other["permit"])
     assert {a["nik"] for a in first["applicant"]} != {a["nik"] for a in other["applicant"]}
 
 
@@ -198,16 +210,17 @@ def test_history_is_a_walk_in_office_time(demo):
     calendar = WorkingCalendar()
     end = dt.datetime.combine(REFERENCE, dt.time(0, 0), tzinfo=JAKARTA)
     events = _events_by_dossier(demo["first"])
+    issuing = frozenset(s.id for s in demo["stages"].values() if s.issues_permit)
+    assert len(issuing) == 1, "the SOP issues the permit at one stage"
     for d in demo["first"]["dossier"]:
         walk = events[d["id"]]
         assert walk[0]["action"] == "submit" and walk[0]["from_stage_id"] is None
         assert walk[0]["occurred_at"] == d["submitted_at"]
         assert d["version"] == len(walk)
-        # The history replays, as app.sop.machine reads it, to the dossier's own stage and status
-        # (issuing is not a move yet: an issued permit replays as in progress).
-        stage_id, status = replay([SimpleNamespace(**e) for e in walk[1:]], walk[0]["to_stage_id"])
+        # The history replays, as app.sop.machine reads it, to the dossier's own stage and status.
+        stage_id, status = replay([SimpleNamespace(**e) for e in walk[1:]], walk[0]["to_stage_id"], issuing)
         assert stage_id == d["stage_id"]
-        assert status == ("in_progress" if d["status"] == "issued" else d["status"])
+        assert status == d["status"]
         for before, after in zip(walk, walk[1:]):
             assert after["occurred_at"] > before["occurred_at"]
             assert after["from_stage_id"] == before["to_stage_id"]
@@ -235,10 +248,121 @@ def test_register_gapless_per_year_in_issue_order(demo):
         for e in rows:
             assert e["permit_number"] == f"503/{e['seq']:04d}/IPK/DPMPTSPTK/{year}"
             assert e["register_number"] == f"REG/{e['seq']:04d}/{year}"
+            assert e["register_number"] == REGISTER_NUMBER_FORMAT.format(seq=e["seq"], year=year)
             assert (e["book_page"] - 1) * 25 + e["book_line"] == e["seq"]
             archived = stages[finished[e["dossier_id"]]["stage_id"]].code == "PENGARSIPAN"
             assert bool(e["archive_box"]) == bool(e["archive_shelf"]) == archived
-            assert e["entry_date"] >= e["issue_date"]
+            # As app.sop.numbering enters it: on the issue date, archived or not.
+            assert e["entry_date"] == e["issue_date"]
+
+
+def test_every_issued_dossier_has_one_numbered_permit_matching_its_register_line(demo):
+    snap, stages, permit_types = demo["first"], demo["stages"], demo["permit_types"]
+    dossiers = {d["id"]: d for d in snap["dossier"]}
+    issuing = {s.id for s in stages.values() if s.issues_permit}
+    advanced_in = {  # dossier -> when it advanced into the issuing stage
+        e["dossier_id"]: e["occurred_at"]
+        for e in snap["stage_event"]
+        if e["action"] == "advance" and e["to_stage_id"] in issuing
+    }
+    permits = snap["permit"]
+    by_dossier = defaultdict(list)
+    for p in permits:
+        by_dossier[p["dossier_id"]].append(p)
+    issued = {i for i, d in dossiers.items() if d["status"] in ("issued", "archived")}
+    assert issued and set(by_dossier) == issued == set(advanced_in)
+    assert all(len(found) == 1 for found in by_dossier.values())
+    register = {e["dossier_id"]: e for e in snap["register_entry"]}
+    for p in permits:
+        d, line = dossiers[p["dossier_id"]], register[p["dossier_id"]]
+        permit_type = permit_types[p["permit_type_id"]]
+        assert p["permit_type_id"] == d["permit_type_id"] and p["series"] == permit_type.code
+        assert p["number"] == line["permit_number"]
+        assert p["number"] == format_permit_number(
+            permit_type.permit_number_format, seq=p["seq"], year=p["year"], prefix=permit_type.receipt_prefix
+        )
+        assert p["issued_at"] == advanced_in[p["dossier_id"]]
+        assert p["issued_on"] == p["issued_at"].astimezone(JAKARTA).date() == line["issue_date"]
+        assert p["year"] == p["issued_on"].year == line["year"]
+        assert p["valid_until"] is None  # SOP 76 states no validity period
+        assert p["revoked_at"] is None and p["revoked_by_id"] is None
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", p["token"])
+    assert len({p["token"] for p in permits}) == len(permits)
+    assert len({p["number"] for p in permits}) == len(permits)
+
+
+def test_permits_gapless_per_series_and_year_in_issue_order_and_counters_continue(demo):
+    snap = demo["first"]
+    counters = {(c["series"], c["year"]): c["last_seq"] for c in snap["number_counter"]}
+    permits = defaultdict(list)
+    for p in snap["permit"]:
+        permits[(p["series"], p["year"])].append(p)
+    assert permits
+    for (series, year), rows in permits.items():
+        rows.sort(key=lambda p: p["seq"])
+        assert [p["seq"] for p in rows] == list(range(1, len(rows) + 1))
+        issued = [p["issued_at"] for p in rows]
+        assert issued == sorted(issued)
+        assert counters[(series, year)] == len(rows)
+    lines = defaultdict(int)
+    for e in snap["register_entry"]:
+        lines[e["year"]] = max(lines[e["year"]], e["seq"])
+    assert {(REGISTER_SERIES, year): last for year, last in lines.items()} == {
+        key: last for key, last in counters.items() if key[0] == REGISTER_SERIES
+    }
+    assert set(counters) == set(permits) | {(REGISTER_SERIES, year) for year in lines}
+
+
+def test_the_next_real_issue_continues_after_the_demo_numbers(app):
+    with app.app_context():
+        _wipe()
+        try:
+            generate(40, seed=SEED, reference_date=REFERENCE)
+            counters = db.session.execute(select(NumberCounter.series, NumberCounter.year, NumberCounter.last_seq)).all()
+            assert {series for series, _, _ in counters} == {"IZIN_POOL_KENDARAAN", REGISTER_SERIES}
+            for series, year, last in counters:
+                assert next_number(db.session, series, year) == last + 1
+            db.session.rollback()
+        finally:
+            _wipe()
+
+
+def test_an_sop_without_an_issuing_stage_issues_nothing(app):
+    with app.app_context():
+        _wipe()
+        issuing = list(db.session.scalars(select(Stage.id).where(Stage.issues_permit)))
+        db.session.execute(update(Stage).where(Stage.id.in_(issuing)).values(issues_permit=False))
+        db.session.commit()
+        try:
+            summary = generate(40, seed=SEED, reference_date=REFERENCE)
+            statuses = set(db.session.scalars(select(Dossier.status)))
+            assert "archived" in statuses and "issued" not in statuses
+            for model in (Permit, RegisterEntry, NumberCounter):
+                assert db.session.scalar(select(func.count()).select_from(model)) == 0
+            assert "0 izin bernomor, 0 baris register" in summary
+        finally:
+            _wipe()
+            db.session.execute(update(Stage).where(Stage.id.in_(issuing)).values(issues_permit=True))
+            db.session.commit()
+
+
+def test_every_dossier_has_a_pool_site_in_landak(demo):
+    snap, stages = demo["first"], demo["stages"]
+    verification = next(s.id for s in stages.values() if s.code == "VERIFIKASI")
+    assert "dossier.site_address" in stages[verification].required_fields
+    left_verification = {
+        e["dossier_id"] for e in snap["stage_event"] if e["action"] == "advance" and e["from_stage_id"] == verification
+    }
+    dossiers = {d["id"]: d for d in snap["dossier"]}
+    assert left_verification
+    # The engine would not have let them leave VERIFIKASI without these.
+    assert all(dossiers[i]["site_address"] and dossiers[i]["vehicle_capacity"] for i in left_verification)
+    kecamatan = {name for _, name in kecamatan_choices("61.08")}
+    for d in snap["dossier"]:
+        match = re.fullmatch(r"Jl\. .+ (No\.|Km) \d+, .+, Kec\. (.+)", d["site_address"])
+        assert match and match.group(2) in kecamatan, d["site_address"]
+        assert 400 <= d["site_area_m2"] <= 5000 and 5 <= d["vehicle_capacity"] <= 80
+    assert len({d["site_address"] for d in snap["dossier"]}) > N * 0.9
 
 
 def test_documents_only_for_requirements_already_past_their_stage(demo):

@@ -30,7 +30,10 @@ from app.models import (
     Document,
     Dossier,
     DossierStatus,
+    NumberCounter,
+    Permit,
     PermitType,
+    RegisterEntry,
     Stage,
     StageEvent,
 )
@@ -69,6 +72,8 @@ FILL_VALUES = {
     "company.deed_number": "12",
     "company.deed_date": dt.date(2020, 3, 4),
     "company.address": "Jl. Pangeran Cinata 1",
+    "dossier.site_address": "Jl. Raya Ngabang Km 3",
+    "dossier.vehicle_capacity": 12,
 }
 
 PROPERTY_SETTINGS = settings(
@@ -94,7 +99,7 @@ def engine():
 
 def _empty_business_tables(session: Session) -> None:
     # Core deletes: StageEvent refuses ORM deletes (append-only history).
-    for model in (StageEvent, Document, Dossier, Applicant, Company):
+    for model in (Permit, RegisterEntry, NumberCounter, StageEvent, Document, Dossier, Applicant, Company):
         session.execute(model.__table__.delete())
     session.commit()
 
@@ -252,7 +257,15 @@ def _check_invariants(
     assert [e.action for e in events[:1]] == [SUBMIT_ACTION]
     assert SUBMIT_ACTION not in [e.action for e in events[1:]]
     assert len(events) == 1 + moves
-    assert replay(events[1:], first_stage_id) == (dossier.stage_id, dossier.status)
+    issuing = frozenset(s.id for s in stages.values() if s.issues_permit)
+    assert replay(events[1:], first_stage_id, issuing) == (dossier.stage_id, dossier.status)
+    # Entering the issuing stage numbered the permit and its register line, once; nothing else did.
+    entered_issuing = any(e.to_stage_id in issuing for e in events[1:] if e.action == "advance")
+    permits = session.scalars(select(Permit).where(Permit.dossier_id == dossier_id)).all()
+    registered = session.scalars(select(RegisterEntry).where(RegisterEntry.dossier_id == dossier_id)).all()
+    assert (len(permits), len(registered)) == ((1, 1) if entered_issuing else (0, 0))
+    if permits:
+        assert registered[0].permit_number == permits[0].number
 
     # A returned dossier's clock doesn't run: the pauses the history yields are exactly the periods
     # in which the dossier was returned, so a working-time count that skips them never counts those.
@@ -389,7 +402,7 @@ def _fill_fields(session: Session, dossier_id: int, permit: PermitType, every: b
     ]
     for name in empty if every else empty[:1]:
         owner, attribute = name.split(".")
-        setattr(getattr(dossier, owner), attribute, FILL_VALUES[name])
+        setattr(dossier if owner == "dossier" else getattr(dossier, owner), attribute, FILL_VALUES[name])
     session.commit()
 
 

@@ -1,0 +1,74 @@
+"""What issuing a permit leaves behind: the numbered permit, the number counters, the print log."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from app.models.dossier import Dossier
+    from app.models.permit import PermitType
+
+
+class NumberCounter(Model):
+    """The last number handed out per (series, year). Taken under a row lock (see app.sop.numbering)."""
+
+    __tablename__ = "number_counter"
+
+    series: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Permit(Model):
+    """A permit as issued: its number, its public verification token and whether it still stands."""
+
+    __tablename__ = "permit"
+    __table_args__ = (UniqueConstraint("series", "year", "seq", name="uq_permit_series_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    permit_type_id: Mapped[int] = mapped_column(ForeignKey("permit_type.id"), index=True)
+    series: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    issued_on: Mapped[dt.date] = mapped_column(Date)  # in the office's time zone
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    # Printed in the QR code; secrets.token_urlsafe, so it cannot be guessed from the number.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+    dossier: Mapped[Dossier] = relationship()
+    permit_type: Mapped[PermitType] = relationship()
+    revoked_by = relationship(User)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def __repr__(self) -> str:
+        return self.number
+
+
+class PrintLog(Model):
+    """Every paper printed: which, for which dossier, by whom, when, and a hash of the bytes."""
+
+    __tablename__ = "print_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    paper: Mapped[str] = mapped_column(String(30))
+    printed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    printed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    dossier: Mapped[Dossier] = relationship()
+    printed_by = relationship(User)

@@ -1,0 +1,109 @@
+"""Gapless permit and register numbers, handed out inside the transaction that issues the permit.
+
+A counter row per (series, year) holds the last number. Taking the next one is a single
+UPDATE ... RETURNING on that row: PostgreSQL locks the row until the transaction ends, so
+concurrent issuers queue behind it; SQLite takes the database write lock, which we make sure
+is held from BEGIN IMMEDIATE on (SQLAlchemy drops FOR UPDATE on SQLite). A rolled-back
+transaction rolls its number back with it, so numbers never skip; UNIQUE(series, year, seq)
+on the numbered rows is the backstop against repeats.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import Dossier, NumberCounter, Permit, PermitType, RegisterEntry
+from app.sop.number_format import format_permit_number
+
+# The register book is one for the whole office; permits count per permit type.
+REGISTER_SERIES = "REGISTER"
+REGISTER_NUMBER_FORMAT = "REG/{seq:04d}/{year}"
+
+
+def begin_immediate(session: Session) -> None:
+    """On SQLite, make the session's transaction hold the write lock from its start.
+
+    pysqlite opens a deferred transaction at the first write; one that read first could then be
+    refused the lock (SQLITE_BUSY) instead of waiting. BEGIN IMMEDIATE waits (busy timeout) for
+    the lock up front. PostgreSQL needs nothing: the counter UPDATE locks its row.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def next_number(session: Session, series: str, year: int) -> int:
+    """The next number of the series in this transaction: 1, 2, 3 … with no gap and no repeat."""
+    begin_immediate(session)
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        dialect_insert(NumberCounter).values(series=series, year=year, last_seq=0).on_conflict_do_nothing()
+    )
+    return session.execute(
+        update(NumberCounter)
+        .where(NumberCounter.series == series, NumberCounter.year == year)
+        .values(last_seq=NumberCounter.last_seq + 1)
+        .returning(NumberCounter.last_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class Issued:
+    permit_number: str
+    register_number: str
+    token: str
+
+
+def issue_permit(session: Session, dossier: Dossier, now: dt.datetime, timezone: str) -> Issued:
+    """Numbers the dossier's permit and writes its Permit row and its register line.
+
+    The year is the issue date's year in the office's time zone (1 January 00:30 WIB is the new
+    year, although it is still 31 December in UTC). The caller's transaction commits or rolls
+    back the numbers together with the move.
+    """
+    issued_on = now.astimezone(ZoneInfo(timezone)).date()
+    year = issued_on.year
+    permit_type = session.get(PermitType, dossier.permit_type_id)
+    seq = next_number(session, permit_type.code, year)
+    number = format_permit_number(
+        permit_type.permit_number_format, seq=seq, year=year, prefix=permit_type.receipt_prefix
+    )
+    register_seq = next_number(session, REGISTER_SERIES, year)
+    register_number = REGISTER_NUMBER_FORMAT.format(seq=register_seq, year=year)
+    valid_until = (
+        issued_on + relativedelta(months=permit_type.validity_months) - dt.timedelta(days=1)
+        if permit_type.validity_months
+        else None
+    )
+    token = secrets.token_urlsafe(24)
+    session.execute(
+        insert(Permit),
+        [dict(
+            dossier_id=dossier.id, permit_type_id=permit_type.id, series=permit_type.code, year=year, seq=seq,
+            number=number, issued_at=now, issued_on=issued_on, valid_until=valid_until, token=token,
+        )],
+    )
+    session.execute(
+        insert(RegisterEntry),
+        [dict(
+            register_number=register_number, year=year, seq=register_seq, entry_date=issued_on,
+            dossier_id=dossier.id, permit_number=number, company_id=dossier.company_id,
+            applicant_id=dossier.applicant_id, permit_type_id=permit_type.id, issue_date=issued_on,
+        )],
+    )
+    return Issued(number, register_number, token)
+
+
+def permit_of(session: Session, dossier_id: int) -> Permit | None:
+    return session.scalar(select(Permit).where(Permit.dossier_id == dossier_id))
