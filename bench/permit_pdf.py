@@ -35,51 +35,11 @@ sys.path.insert(0, str(ROOT))
 import pypdf  # noqa: E402
 from xhtml2pdf import pisa  # noqa: E402
 
-from reports.papers import Letterhead, PermitPaper, Signatory, permit_html, render_permit  # noqa: E402
+from reports.papers import permit_html, render_permit  # noqa: E402
 from reports.pdf import ASSETS_DIR  # noqa: E402
+from tests.paper_samples import LETTERHEAD, PERMIT  # noqa: E402
 
 WARMUP = 5
-
-LETTERHEAD = Letterhead(
-    government="Pemerintah Kabupaten Landak",
-    agency="Dinas Penanaman Modal, Pelayanan Terpadu Satu Pintu dan Tenaga Kerja",
-    address="Jl. Pangeran Cinata No. 1, Ngabang, Kabupaten Landak, Kalimantan Barat 79357",
-    contact="Telepon (0563) 2021000, Surel dpmptsptk@landakkab.go.id",
-    logo_file="logo.png",
-    city="Ngabang",
-)
-PERMIT = PermitPaper(
-    permit_number="503/0123/DPMPTSPTK-IPK/XII/2026",
-    permit_type_name="Izin Pool Kendaraan",
-    legal_bases=(
-        "Undang-Undang Nomor 22 Tahun 2009 tentang Lalu Lintas dan Angkutan Jalan",
-        "Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah",
-        "Peraturan Pemerintah Nomor 5 Tahun 2021 tentang Penyelenggaraan Perizinan Berusaha Berbasis Risiko",
-        "Peraturan Daerah Kabupaten Landak Nomor 3 Tahun 2022 tentang Penyelenggaraan Perhubungan",
-        "Peraturan Bupati Landak Nomor 12 Tahun 2023 tentang Pendelegasian Kewenangan Perizinan",
-    ),
-    company_name="PT Sinar Landak Transportasi",
-    legal_form="Perseroan Terbatas (PT)",
-    nib="9120301234567",
-    npwp="01.234.567.8-701.000",
-    company_address="Jl. Raya Ngabang-Pontianak Km 3, Ngabang",
-    responsible_person="Yulius Antonius",
-    site_address="Jl. Trans Kalimantan Km 5",
-    kecamatan="Ngabang",
-    desa="Hilir Kantor",
-    vehicle_capacity="25 unit",
-    site_area="1.200 m²",
-    issued_on="15 Desember 2026",
-    validity="5 (lima) tahun",
-    verification_url="https://loket.landakkab.go.id/verifikasi/503-0123-DPMPTSPTK-2026",
-    signatory=Signatory(
-        position="Kepala Dinas Penanaman Modal, Pelayanan Terpadu Satu Pintu dan Tenaga Kerja Kabupaten Landak",
-        name="Drs. Yohanes Sudarto, M.Si.",
-        nip="196805121994031007",
-        rank="Pembina Utama Muda (IV/c)",
-    ),
-    city="Ngabang",
-)
 
 
 def ours() -> bytes:
