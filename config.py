@@ -69,6 +69,27 @@ class Config:
     OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
     SOP_DIR = str(BASE_DIR / "seed" / "sop")
 
+    # Uploaded documents: PDF, JPEG or PNG, checked by content; stored under instance/documents.
+    DOCUMENT_MAX_BYTES = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024
+
+    # Papers (xhtml2pdf). F4 (215 x 330 mm) is what most Indonesian government offices print on.
+    PAPER_SIZE = os.environ.get("LOKET_PAPER_SIZE", "F4")
+    # Printed in QR codes; without it, the address the request came in on.
+    PUBLIC_BASE_URL = os.environ.get("LOKET_PUBLIC_URL") or None
+    # Public status and verification pages need no login; throttle guessing.
+    PUBLIC_RATE_LIMIT = "30 per minute"
+    LETTERHEAD_GOVERNMENT = "PEMERINTAH KABUPATEN LANDAK"
+    LETTERHEAD_AGENCY = "DINAS PENANAMAN MODAL, PELAYANAN TERPADU SATU PINTU DAN TENAGA KERJA"
+    LETTERHEAD_ADDRESS = "Jalan Pangeran Cinata, Ngabang, Kabupaten Landak, Kalimantan Barat 79357"
+    LETTERHEAD_CONTACT = "Laman: dpmptsptk.landakkab.go.id"
+    LETTERHEAD_LOGO = "logo.png"  # a file name in reports/assets
+    LETTERHEAD_CITY = "Ngabang"
+    # Who signs permits; set these to the office's own Kepala Dinas.
+    SIGNATORY_POSITION = "KEPALA DINAS PENANAMAN MODAL, PELAYANAN TERPADU SATU PINTU DAN TENAGA KERJA"
+    SIGNATORY_NAME = os.environ.get("LOKET_SIGNATORY_NAME", "(nama Kepala Dinas)")
+    SIGNATORY_NIP = os.environ.get("LOKET_SIGNATORY_NIP", "(NIP)")
+    SIGNATORY_RANK = os.environ.get("LOKET_SIGNATORY_RANK", "(pangkat/golongan)")
+
 
 class TestConfig(Config):
     TESTING = True

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, flash, redirect, request
 from flask_appbuilder import AppBuilder
-from werkzeug.exceptions import NotFound
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from app import models  # noqa: F401  (every table known before migrations run)
 from app.cli import loket_cli
@@ -16,6 +17,8 @@ from app.menu import register_views
 from app.secrets import load_or_create_secret_key
 from app.security.csrf import init_csrf
 from app.templating import register_template_helpers
+from app.views.documents import register_document_helpers
+from app.views.papers import register_paper_helpers
 from app.views.timeline import register_dossier_page_helpers
 from config import BASE_DIR, Config
 
@@ -41,9 +44,12 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         register_views(appbuilder)
     register_template_helpers(app)
     register_dossier_page_helpers(app)
+    register_document_helpers(app)
+    register_paper_helpers(app)
     register_wtforms_catalog(app)
     install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.cli.add_command(loket_cli)
     return app
 
@@ -53,6 +59,14 @@ def _missing_download(error: FileNotFoundError):  # noqa: ANN202
     if request.endpoint and request.endpoint.endswith(".download"):
         return NotFound().get_response()
     raise error
+
+
+def _too_large(error: RequestEntityTooLarge):  # noqa: ANN202
+    """An upload over the limit is refused before it is read; say so in words, back where it came from."""
+    limit_mb = current_app.config["DOCUMENT_MAX_BYTES"] // (1024 * 1024)
+    flash(str(_l("The file is larger than the %(mb)s MB limit; nothing was saved.", mb=limit_mb)), "danger")
+    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else "/"
+    return redirect(target)
 
 
 def _normalize_database_url(app: Flask) -> None:

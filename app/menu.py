@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
 from app.api import ALL_APIS
+from app.views.documents import DocumentFileView
 from app.views.dossiers import DocumentView, DossierView, StageEventView
 from app.views.holidays import LocalHolidayView
 from app.views.moves import DossierMoveView
+from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.register import RegisterEntryView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
@@ -37,6 +40,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(StageEventView, "History", _l("History"), "fa-history", *_SERVICE),
     MenuEntry(CompanyView, "Companies", _l("Companies"), "fa-building", *_PARTIES),
     MenuEntry(ApplicantView, "Applicants", _l("Applicants"), "fa-user", *_PARTIES),
+    MenuEntry(PermitView, "Permits", _l("Permits"), "fa-certificate", *_ARCHIVE),
     MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
@@ -56,6 +60,10 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
-    appbuilder.add_view_no_menu(DossierMoveView)
+    for view in (DossierMoveView, DocumentFileView, DossierPaperView):
+        appbuilder.add_view_no_menu(view)
+    public = appbuilder.add_view_no_menu(PublicView)
+    # Status and verification need no login: throttle anyone guessing receipt numbers or tokens.
+    appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(public.blueprint)
     for api in ALL_APIS:
         appbuilder.add_api(api)

@@ -30,14 +30,21 @@ REQUIREMENT_TYPE = "RequirementType"
 LOCAL_HOLIDAY = "LocalHoliday"
 # Confirming and applying SOP moves (advance, return, resume, reject) from the grid.
 DOSSIER_MOVE = "DossierMove"
+# Printing a dossier's papers (receipt, return letter, BAP, permit); every print is logged.
+DOSSIER_PAPER = "DossierPaper"
+PERMIT = "Permit"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
-    LOCAL_HOLIDAY, DOSSIER_MOVE,
+    LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT,
 )
 
 READ = ("can_list", "can_show")
 MOVE = ("can_move",)
+PRINT = ("can_print",)
+# Document files: download for every reader; upload and verify for those who handle the papers.
+FILE_READ = READ + ("can_download",)
+FILE_HANDLE = FILE_READ + ("can_upload", "can_verify")
 READ_ADD = READ + ("can_add",)
 READ_EDIT = READ + ("can_edit",)
 READ_WRITE = READ + ("can_add", "can_edit")
@@ -57,7 +64,10 @@ SELF_SERVICE: tuple[tuple[str, str], ...] = (
 
 # Local days off are read by everyone who plans around them; only Admin adds, edits or deletes them.
 _SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: READ}
-_CASE_READ = {COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ}
+_CASE_READ = {
+    COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: FILE_READ, STAGE_EVENT: READ, PERMIT: READ,
+    DOSSIER_PAPER: PRINT,
+}
 
 # role -> resource -> permissions. Admin is handled apart: it gets every permission.
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -65,19 +75,23 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     FRONT_OFFICE: {
         **_SOP_READ, **_CASE_READ,
         COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE, DOSSIER_MOVE: MOVE,
+        DOCUMENT: FILE_HANDLE,
     },
     # Verifies, drafts, numbers and prints (steps 7, 9, 13).
     BACK_OFFICE: {
         **_SOP_READ, **_CASE_READ,
-        COMPANY: READ_EDIT, APPLICANT: READ_EDIT, DOSSIER: READ_EDIT, DOCUMENT: READ_EDIT,
+        COMPANY: READ_EDIT, APPLICANT: READ_EDIT, DOSSIER: READ_EDIT, DOCUMENT: FILE_HANDLE + ("can_edit",),
         REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE,
     },
     # Inspects the site and uploads the BAP (step 8).
-    TIM_TEKNIS: {**_SOP_READ, **_CASE_READ, DOSSIER_MOVE: MOVE},
+    TIM_TEKNIS: {**_SOP_READ, **_CASE_READ, DOCUMENT: FILE_HANDLE, DOSSIER_MOVE: MOVE},
     # Check, initial, sign (steps 10-12).
     KASI_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
     KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
-    KEPALA_DINAS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
+    # Signs permits (step 12), and alone may revoke one.
+    KEPALA_DINAS: {
+        **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE, PERMIT: READ + ("can_revoke",),
+    },
     # Records the permit in the manual register and files the paper (step 15).
     ARSIPARIS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE},
     # Reads everything, exports reports.

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
 from app.forms import Normalized, Registered
@@ -58,6 +58,9 @@ DOSSIER_LABELS = {
     "version": _l("Version"),
     "time_left": _l("Working time left"),
     "overdue": _l("Overdue"),
+    "site_address": _l("Pool site address"),
+    "site_area_m2": _l("Site area (m²)"),
+    "vehicle_capacity": _l("Vehicle capacity"),
 }
 
 
@@ -155,12 +158,18 @@ class DossierView(LoketModelView):
     show_fieldsets = [
         (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status_label", "version"]}),
         (_l("Parties"), {"fields": ["company", "applicant"]}),
+        (_l("Pool site"), {"fields": ["site_address", "site_area_m2", "vehicle_capacity"]}),
         (_l("Time"), {"fields": ["submitted_at", "due_at"]}),
         (_l("Notes"), {"fields": ["notes"]}),
     ]
     # At the counter the clerk types the NIB and NIK from the papers; a pick-list of every
     # registered company and applicant would not scale.
-    add_columns = ["permit_type", "company_nib", "applicant_nik", "notes"]
+    add_columns = ["permit_type", "company_nib", "applicant_nik", "site_address", "site_area_m2", "vehicle_capacity",
+                   "notes"]
+    validators_columns = {
+        "site_area_m2": [Optional(), NumberRange(min=1, max=10_000_000)],
+        "vehicle_capacity": [Optional(), NumberRange(min=1, max=100_000)],
+    }
     add_form_extra_fields = {
         "company_nib": StringField(
             _l("Company NIB"),
@@ -182,7 +191,7 @@ class DossierView(LoketModelView):
         ),
     }
     # Stage and status move only through SOP actions; parties are fixed by the receipt.
-    edit_columns = ["notes"]
+    edit_columns = ["site_address", "site_area_m2", "vehicle_capacity", "notes"]
     search_columns = ["receipt_number", "permit_type", "company", "applicant", "stage", "status", "submitted_at", "due_at"]
     # Company and applicant are searched by text (see GRID_TEXT_FILTERS), not picked from a list.
     search_form_extra_fields = {

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.formatting import format_moment, format_working_time
 from app.models import STAGE_ACTIONS, Dossier, DossierStatus, Stage, StageEvent
 from app.office import office_calendar
+from app.people import full_name
 from app.request_cache import request_cache
 from app.security import roles as resources
 from app.sop.calendar import as_utc
@@ -39,12 +40,6 @@ def register_dossier_page_helpers(app: Flask) -> None:
 
 
 # --------------------------------------------------------------------------- shared
-
-
-def _full_name(user) -> str:
-    if user is None:
-        return ""
-    return " ".join(part for part in (user.first_name, user.last_name) if part)
 
 
 def _now() -> dt.datetime:
@@ -169,9 +164,9 @@ def dossier_timeline(pk: int | str) -> list[VisitRow]:
             seq=stage.seq,
             stage=stage.name,
             entered_at=format_moment(visit.entered_at),
-            entered_by=_full_name(entered.actor) if entered is not None else "",
+            entered_by=full_name(entered.actor) if entered is not None else "",
             left_at=format_moment(visit.left_at),
-            left_by=_full_name(left.actor) if left is not None else "",
+            left_by=full_name(left.actor) if left is not None else "",
             working_minutes=visit.working_minutes,
             working_time=format_working_time(visit.working_minutes),
             paused_time=format_working_time(visit.paused_minutes) if visit.paused_minutes else "",
@@ -200,7 +195,7 @@ def dossier_history(pk: int | str) -> list[HistoryRow]:
             action=str(STAGE_ACTIONS.get(e.action, e.action)),
             from_stage=e.from_stage.name if e.from_stage else "",
             to_stage=e.to_stage.name if e.to_stage else "",
-            officer=_full_name(e.actor),
+            officer=full_name(e.actor),
             note=e.note or "",
         )
         for e in _events(int(pk))

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.models import Document, LocalHoliday, PermitType, RegisterEntry, StageEvent
+from app.models import Document, LocalHoliday, Permit, PermitType, RegisterEntry, StageEvent
 from app.security.roles import ALL_ROLES
 from tests.conftest import csrf_token
 from tests.factories import make_dossier
@@ -28,7 +28,12 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "Company": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
     "Applicant": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
     "Dossier": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}},
-    "Document": {"list": STAFF, "show": STAFF, "edit": {BO}, "delete": NOBODY},
+    # Files: every reader downloads; those who handle the papers upload and verify (the engine
+    # then lets only the current stage's role verify).
+    "Document": {
+        "list": STAFF, "show": STAFF, "edit": {BO}, "delete": NOBODY,
+        "download_file": STAFF, "upload": {FO, BO, TT}, "verify": {FO, BO, TT},
+    },
     "StageEvent": {"list": STAFF, "show": STAFF},
     "RegisterEntry": {
         "list": {BO, KASI, KABID, KADIS, ARS, SUP},
@@ -42,14 +47,21 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "LocalHoliday": {"list": STAFF, "show": STAFF, "add": NOBODY, "edit": NOBODY, "delete": NOBODY},
     # Confirming and applying SOP moves; the engine then allows only the stage's own role.
     "DossierMove": {"move": STAFF - {SUP}},
+    # Receipt, return letter, BAP, permit: any officer may print; every print is logged.
+    "DossierPaper": {"print": STAFF},
+    # Only the Kepala Dinas, who signs permits, revokes one.
+    "Permit": {"list": STAFF, "show": STAFF, "revoke": {KADIS}},
 }
 
 VIEW_PREFIX = {
     "Company": "/companyview", "Applicant": "/applicantview", "Dossier": "/dossierview",
     "Document": "/documentview", "StageEvent": "/stageeventview", "RegisterEntry": "/registerentryview",
     "PermitType": "/permittypeview", "Stage": "/stageview", "RequirementType": "/requirementtypeview",
-    "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves",
+    "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves", "Permit": "/permitview",
+    "DossierPaper": "/papers",
 }
+# Further screens on a resource's permissions.
+EXTRA_VIEW_PREFIX = {"/documentfiles": "Document"}
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
     "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
@@ -62,6 +74,7 @@ ABSENT = 999999  # a row id that does not exist: a permitted delete answers 404,
 PUBLIC_ENDPOINTS = {
     "AuthDBView.login", "AuthDBView.logout", "LocaleView.index", "UtilView.back", "HomeView.index",
     "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static",
+    "PublicView.verification", "PublicView.status",
 }
 # FAB's own screens: staff may see and change only their own account.
 SELF_SERVICE_ENDPOINTS = {
@@ -90,14 +103,19 @@ def rows(app: Flask) -> dict[str, int]:
             applicant=applicant, permit_type=permit, issue_date=dt.date(2026, 11, 27),
         )
         holiday = LocalHoliday(date=dt.date(2031, 1, 6), name="Hari uji izin")
-        db.session.add_all([document, register, holiday])
+        permit_row = Permit(
+            dossier=dossier, permit_type=permit, series="UJI", year=2026, seq=9001,
+            number="503/9001/IPK/DPMPTSPTK/2026", issued_at=dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC),
+            issued_on=dt.date(2026, 11, 27), token="uji-token-permissions",
+        )
+        db.session.add_all([document, register, holiday, permit_row])
         db.session.commit()
         event = db.session.query(StageEvent).filter_by(dossier_id=dossier.id).first()
         return {
             "Company": company.id, "Applicant": applicant.id, "Dossier": dossier.id, "Document": document.id,
             "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
             "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
-            "LocalHoliday": holiday.id,
+            "LocalHoliday": holiday.id, "Permit": permit_row.id,
         }
 
 
@@ -113,6 +131,9 @@ def _cases(app: Flask, rows: dict[str, int]) -> list[tuple[str, str, str, str]]:
             if method == "GET" and method_name == "delete" and "POST" in rule.methods:
                 continue  # GET deletes are refused by FAB while CSRF is on; tested apart
             resource = next((r for r, p in {**VIEW_PREFIX}.items() if rule.rule.startswith(p + "/")), None)
+            resource = resource or next(
+                (r for p, r in EXTRA_VIEW_PREFIX.items() if rule.rule.startswith(p + "/")), None
+            )
             resource = resource or next((r for r, p in API_PREFIX.items() if rule.rule.startswith(p + "/")), None)
             pk = rows[resource] if resource and method_name in {"show", "edit", "get", "put"} else ABSENT
             url = re.sub(r"<(?:int:)?pk>", str(pk), rule.rule)
@@ -125,7 +146,9 @@ def _cases(app: Flask, rows: dict[str, int]) -> list[tuple[str, str, str, str]]:
 _OPERATION = {
     "list": "list", "show": "show", "add": "add", "edit": "edit", "delete": "delete", "download": "download",
     "get_list": "list", "get": "show", "info": "list", "post": "add", "put": "edit",
-    "confirm": "move", "apply": "move",
+    # FAB's own download endpoints serve FileColumns, which no grid of ours has: nobody.
+    "DocumentFileView.download": "download_file",
+    "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",
 }
 
 
@@ -143,7 +166,8 @@ def expected_allowed(app: Flask, role: str | None, endpoint: str, resource: str)
         return True
     if resource not in SPEC:
         return False  # security screens, Swagger UI, menu API: Admin only
-    return role in SPEC[resource].get(_OPERATION[method_name], NOBODY)
+    operation = _OPERATION.get(endpoint) or _OPERATION[method_name]
+    return role in SPEC[resource].get(operation, NOBODY)
 
 
 def _request(client, method: str, url: str, token: str | None):  # noqa: ANN001, ANN202

@@ -1,0 +1,277 @@
+"""The office's papers for one dossier: gathers the data, has reports/ render it, logs the print.
+
+No Flask here: the view passes the office settings in, so a job worker can print too. Papers are
+always Indonesian and dated in the office's time zone, whatever language the officer's screen
+uses. Every date printed comes from the record (received, issued), never from "today", so a
+re-print gives the same paper.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, StageEvent
+from app.people import full_name
+from app.regions import region_name
+from app.sop.machine import Action
+from reports.papers import (
+    InspectionReportPaper,
+    Letterhead,
+    PermitPaper,
+    ReceiptPaper,
+    ReturnLetterPaper,
+    Signatory,
+    render_inspection_report,
+    render_permit,
+    render_receipt,
+    render_return_letter,
+)
+
+
+class Paper(str, enum.Enum):
+    RECEIPT = "receipt"  # Tanda Terima Berkas (SOP step 5)
+    RETURN_LETTER = "return_letter"  # Surat Pengembalian Berkas (step 6)
+    INSPECTION_REPORT = "inspection_report"  # BAP Pemeriksaan Lapangan
+    PERMIT = "permit"  # the permit itself
+
+
+# File names staff see in their downloads folder.
+FILE_NAMES = {
+    Paper.RECEIPT: "tanda-terima",
+    Paper.RETURN_LETTER: "surat-pengembalian",
+    Paper.INSPECTION_REPORT: "bap-pemeriksaan-lapangan",
+    Paper.PERMIT: "izin",
+}
+
+VALID_WHILE_OPERATING = (
+    "Berlaku selama pemegang izin menjalankan kegiatan usahanya dan memenuhi ketentuan peraturan "
+    "perundang-undangan."
+)
+
+
+class PaperUnavailable(ValueError):
+    """This paper cannot be printed for this dossier now; str(exc) says why, in Indonesian."""
+
+
+@dataclass(frozen=True)
+class Office:
+    """What every paper needs from the office's settings."""
+
+    letterhead: Letterhead
+    signatory: Signatory
+    paper_size: str
+    timezone: str
+    public_base_url: str  # e.g. https://loket.landakkab.go.id (no trailing slash)
+
+    @classmethod
+    def from_config(cls, config: Mapping, public_base_url: str) -> Office:
+        return cls(
+            letterhead=Letterhead(
+                government=config["LETTERHEAD_GOVERNMENT"], agency=config["LETTERHEAD_AGENCY"],
+                address=config["LETTERHEAD_ADDRESS"], contact=config["LETTERHEAD_CONTACT"],
+                logo_file=config["LETTERHEAD_LOGO"], city=config["LETTERHEAD_CITY"],
+            ),
+            signatory=Signatory(
+                position=config["SIGNATORY_POSITION"], name=config["SIGNATORY_NAME"],
+                nip=config["SIGNATORY_NIP"], rank=config["SIGNATORY_RANK"],
+            ),
+            paper_size=config["PAPER_SIZE"],
+            timezone=config["OFFICE_TIMEZONE"],
+            public_base_url=(config.get("PUBLIC_BASE_URL") or public_base_url).rstrip("/"),
+        )
+
+    def status_url(self, receipt_number: str) -> str:
+        return f"{self.public_base_url}/status?nomor={receipt_number}"
+
+    def verification_url(self, token: str) -> str:
+        return f"{self.public_base_url}/verifikasi/{token}"
+
+    def day(self, value: dt.date | dt.datetime) -> str:
+        if isinstance(value, dt.datetime):
+            return format_datetime(_utc(value), "d MMMM yyyy", tzinfo=ZoneInfo(self.timezone), locale="id")
+        return format_date(value, "d MMMM yyyy", locale="id")
+
+    def moment(self, value: dt.datetime) -> str:
+        return format_datetime(_utc(value), "d MMMM yyyy HH.mm 'WIB'", tzinfo=ZoneInfo(self.timezone), locale="id")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+
+
+def print_paper(
+    session: Session, dossier_id: int, paper: Paper, office: Office, actor_id: int | None, now: dt.datetime
+) -> bytes:
+    """Renders the paper and logs the print (who, when, hash of the bytes). The caller commits."""
+    dossier = session.scalar(
+        select(Dossier)
+        .where(Dossier.id == dossier_id)
+        .options(selectinload(Dossier.company), selectinload(Dossier.applicant), selectinload(Dossier.permit_type))
+    )
+    if dossier is None:
+        raise PaperUnavailable("Berkas tidak ditemukan.")
+    pdf = _RENDERERS[paper](session, dossier, office)
+    session.execute(insert(PrintLog), [dict(
+        dossier_id=dossier.id, paper=paper.value, printed_by_id=actor_id, printed_at=now,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+    )])
+    return pdf
+
+
+def available_papers(session: Session, dossier_id: int) -> list[Paper]:
+    """The papers print_paper would render for this dossier now, in the order the SOP needs them."""
+    status = session.scalar(select(Dossier.status).where(Dossier.id == dossier_id))
+    if status is None:
+        return []
+    returned = _event(session, dossier_id, Action.RETURN.value, latest=True) is not None
+    permit = session.scalar(select(Permit.revoked_at.is_(None)).where(Permit.dossier_id == dossier_id))
+    return [
+        paper for paper, available in (
+            (Paper.RECEIPT, True),
+            (Paper.RETURN_LETTER, returned),
+            (Paper.INSPECTION_REPORT, status != DossierStatus.REJECTED.value),
+            (Paper.PERMIT, bool(permit)),
+        ) if available
+    ]
+
+
+def _received_documents(session: Session, dossier_id: int) -> tuple[str, ...]:
+    documents = session.scalars(
+        select(Document).where(Document.dossier_id == dossier_id)
+        .options(selectinload(Document.requirement_type))
+        .order_by(Document.uploaded_at, Document.id)
+    )
+    return tuple(f"{doc.requirement_type.name} ({doc.original_filename})" for doc in documents)
+
+
+def _event(session: Session, dossier_id: int, action: str, latest: bool) -> StageEvent | None:
+    order = (StageEvent.occurred_at.desc(), StageEvent.id.desc()) if latest else (StageEvent.occurred_at, StageEvent.id)
+    return session.scalar(
+        select(StageEvent)
+        .where(StageEvent.dossier_id == dossier_id, StageEvent.action == action)
+        .options(selectinload(StageEvent.actor))
+        .order_by(*order)
+        .limit(1)
+    )
+
+
+def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
+    submitted = _event(session, dossier.id, "submit", latest=False)
+    return render_receipt(
+        ReceiptPaper(
+            receipt_number=dossier.receipt_number,
+            received_at=office.moment(dossier.submitted_at),
+            applicant_name=dossier.applicant.full_name,
+            applicant_nik=dossier.applicant.nik,
+            company_name=dossier.company.name,
+            company_nib=dossier.company.nib,
+            permit_type_name=dossier.permit_type.name,
+            documents=_received_documents(session, dossier.id),
+            promised_on=office.day(dossier.due_at) if dossier.due_at else "-",
+            status_url=office.status_url(dossier.receipt_number),
+            officer_name=full_name(submitted.actor if submitted else None),
+            fee_text="Tanpa Biaya" if not dossier.permit_type.fee else f"Rp{dossier.permit_type.fee:,.0f}".replace(",", "."),
+        ),
+        office.letterhead,
+        office.paper_size,
+    )
+
+
+def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
+    returned = _event(session, dossier.id, Action.RETURN.value, latest=True)
+    if returned is None:
+        raise PaperUnavailable("Berkas ini belum pernah dikembalikan ke pemohon; tidak ada surat pengembalian.")
+    # The engine appends "Kekurangan: a; b" to the officer's reason (app.sop.machine.apply).
+    reason, _, missing = (returned.note or "").partition("\nKekurangan: ")
+    return render_return_letter(
+        ReturnLetterPaper(
+            receipt_number=dossier.receipt_number,
+            letter_date=office.day(returned.occurred_at),
+            applicant_name=dossier.applicant.full_name,
+            company_name=dossier.company.name,
+            permit_type_name=dossier.permit_type.name,
+            missing=tuple(item for item in missing.split("; ") if item),
+            reason=reason.strip(),
+            officer_name=full_name(returned.actor),
+            status_url=office.status_url(dossier.receipt_number),
+        ),
+        office.letterhead,
+        office.paper_size,
+    )
+
+
+def _inspection_report(session: Session, dossier: Dossier, office: Office) -> bytes:
+    if dossier.status == DossierStatus.REJECTED.value:
+        raise PaperUnavailable("Berkas ini ditolak; tidak ada pemeriksaan lapangan.")
+    company = dossier.company
+    return render_inspection_report(
+        InspectionReportPaper(
+            receipt_number=dossier.receipt_number,
+            permit_type_name=dossier.permit_type.name,
+            company_name=company.name,
+            company_address=company.address or "",
+            site_address=dossier.site_address or "",
+            kecamatan=region_name(company.kecamatan_code),
+            desa=region_name(company.desa_code),
+            applicant_name=dossier.applicant.full_name,
+            applicant_phone=dossier.applicant.phone or "",
+            vehicle_capacity=_count(dossier.vehicle_capacity, "kendaraan"),
+            site_area=_count(dossier.site_area_m2, "m²"),
+        ),
+        office.letterhead,
+        office.paper_size,
+    )
+
+
+def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:
+    permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))
+    if permit is None:
+        raise PaperUnavailable("Izin berkas ini belum terbit (belum diberi nomor); izin belum dapat dicetak.")
+    if permit.revoked_at is not None:
+        raise PaperUnavailable("Izin ini sudah dicabut; izin yang dicabut tidak dicetak lagi.")
+    company, permit_type = dossier.company, session.get(PermitType, permit.permit_type_id)
+    return render_permit(
+        PermitPaper(
+            permit_number=permit.number,
+            permit_type_name=permit_type.name,
+            legal_bases=tuple(permit_type.legal_bases),
+            company_name=company.name,
+            legal_form=company.legal_form,  # the code (PT, CV): labels follow the screen's language
+            nib=company.nib,
+            npwp=company.npwp or "",
+            company_address=company.address or "",
+            responsible_person=dossier.applicant.full_name,
+            site_address=dossier.site_address or "",
+            kecamatan=region_name(company.kecamatan_code),
+            desa=region_name(company.desa_code),
+            vehicle_capacity=_count(dossier.vehicle_capacity, "kendaraan"),
+            site_area=_count(dossier.site_area_m2, "m²"),
+            issued_on=office.day(permit.issued_on),
+            validity=f"Sampai dengan {office.day(permit.valid_until)}" if permit.valid_until else VALID_WHILE_OPERATING,
+            verification_url=office.verification_url(permit.token),
+            signatory=office.signatory,
+            city=office.letterhead.city,
+        ),
+        office.letterhead,
+        office.paper_size,
+    )
+
+
+def _count(value: int | None, unit: str) -> str:
+    return f"{value:,} {unit}".replace(",", ".") if value is not None else "-"
+
+
+_RENDERERS = {
+    Paper.RECEIPT: _receipt,
+    Paper.RETURN_LETTER: _return_letter,
+    Paper.INSPECTION_REPORT: _inspection_report,
+    Paper.PERMIT: _permit,
+}

@@ -1,0 +1,155 @@
+"""Document files on the dossier page: upload, download, verify; and the requirement checklist.
+
+Thin: app.uploads checks and stores the bytes, app.documents makes the rows and decides who may
+verify. Every id in a URL is looked up again here; nothing is trusted from the page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.documents import DocumentRefused, attach, verify
+from app.extensions import db
+from app.formatting import format_moment
+from app.models import Document, Dossier, RequirementType
+from app.people import full_name
+from app.security import roles as resources
+from app.uploads import EXTENSIONS, UploadRefused, storage_path, store_upload
+
+
+def documents_dir() -> Path:
+    return Path(current_app.instance_path) / "documents"
+
+
+def _back_to(dossier_id: int):  # noqa: ANN202
+    return redirect(url_for("DossierView.show", pk=dossier_id) + "#dossier-documents")
+
+
+def _user_roles() -> set[str]:
+    return {role.name for role in current_app.appbuilder.sm.get_user_roles(current_user)}
+
+
+class DocumentFileView(BaseView):
+    route_base = "/documentfiles"
+    class_permission_name = resources.DOCUMENT
+    base_permissions = ["can_upload", "can_download", "can_verify"]
+    method_permission_name = {"upload": "upload", "download": "download", "verify": "verify"}
+
+    @expose("/upload/<int:dossier_id>", methods=["POST"])
+    @has_access
+    def upload(self, dossier_id: int):  # noqa: ANN201
+        dossier = db.session.get(Dossier, dossier_id) or abort(404)
+        requirement_id = request.form.get("requirement_id", type=int)
+        upload = request.files.get("file")
+        if upload is None or requirement_id is None:
+            flash(str(_l("Choose the requirement and the file to upload.")), "danger")
+            return _back_to(dossier.id)
+        try:
+            stored = store_upload(upload.stream, upload.filename, documents_dir(),
+                                  current_app.config["DOCUMENT_MAX_BYTES"])
+            attached = attach(db.session, dossier, requirement_id, stored, current_user.id)
+            db.session.commit()
+        except (UploadRefused, DocumentRefused) as exc:
+            # The stored bytes (if any) stay: content-addressed, another dossier may hold them too.
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return _back_to(dossier.id)
+        flash(str(_l("Document uploaded: %(name)s.", name=stored.original_filename)), "success")
+        if attached.also_in:
+            flash(str(_l("The same file was also handed in for dossier %(receipts)s.",
+                         receipts=", ".join(attached.also_in))), "warning")
+        return _back_to(dossier.id)
+
+    @expose("/download/<int:document_id>", methods=["GET"])
+    @has_access
+    def download(self, document_id: int):  # noqa: ANN201
+        document = db.session.get(Document, document_id) or abort(404)
+        path = storage_path(documents_dir(), document.storage_key)
+        if not path.is_file():
+            abort(404)
+        # Always an attachment, typed by what we sniffed at upload: the browser never renders it here.
+        download_name = Path(document.original_filename).stem + EXTENSIONS.get(document.media_type, "")
+        response = send_file(path, mimetype=document.media_type, as_attachment=True, download_name=download_name)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    @expose("/verify/<int:document_id>", methods=["POST"])
+    @has_access
+    def verify(self, document_id: int):  # noqa: ANN201
+        document = db.session.get(Document, document_id) or abort(404)
+        try:
+            verify(db.session, document, _user_roles(), current_user.id, dt.datetime.now(dt.UTC))
+            db.session.commit()
+        except DocumentRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(str(_l("Document verified: %(name)s.", name=document.original_filename)), "success")
+        return _back_to(document.dossier_id)
+
+
+# --------------------------------------------------------------------------- the page's checklist
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    filename: str
+    uploaded: str
+    uploaded_by: str
+    verified: str
+    verified_by: str
+
+
+@dataclass(frozen=True)
+class RequirementRow:
+    id: int
+    name: str
+    mandatory: bool
+    due_stage: str
+    documents: tuple[DocumentRow, ...]
+
+    @property
+    def verified(self) -> bool:
+        return any(d.verified for d in self.documents)
+
+
+def dossier_documents(pk: int | str) -> list[RequirementRow]:
+    """The permit type's requirements in SOP order, each with the files handed in for it."""
+    dossier = db.session.get(Dossier, int(pk))
+    if dossier is None:
+        return []
+    requirements = db.session.scalars(
+        select(RequirementType)
+        .where(RequirementType.permit_type_id == dossier.permit_type_id)
+        .options(selectinload(RequirementType.due_stage))
+        .order_by(RequirementType.seq)
+    ).all()
+    by_requirement: dict[int, list[DocumentRow]] = {}
+    for doc in db.session.scalars(
+        select(Document)
+        .where(Document.dossier_id == dossier.id)
+        .options(selectinload(Document.uploaded_by), selectinload(Document.verified_by))
+        .order_by(Document.uploaded_at, Document.id)
+    ):
+        by_requirement.setdefault(doc.requirement_type_id, []).append(DocumentRow(
+            doc.id, doc.original_filename, format_moment(doc.uploaded_at), full_name(doc.uploaded_by),
+            format_moment(doc.verified_at), full_name(doc.verified_by),
+        ))
+    return [
+        RequirementRow(r.id, r.name, r.is_mandatory, r.due_stage.name, tuple(by_requirement.get(r.id, ())))
+        for r in requirements
+    ]
+
+
+def register_document_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(dossier_documents=dossier_documents)

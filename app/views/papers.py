@@ -1,0 +1,149 @@
+"""Printing a dossier's papers, the Permits grid with revocation, and what the public may see.
+
+Thin: app.printing gathers and renders, app.permits revokes; these views check the ids, the
+permission and the form, and answer in Indonesian.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from flask import Flask, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import DOSSIER_STATUSES, Dossier, Permit
+from app.permits import RevocationRefused, revoke
+from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, available_papers, print_paper
+from app.public import check_dossier, check_permit
+from app.security import roles as resources
+from app.views.base import LoketModelView
+
+PAPER_LABELS: dict[Paper, object] = {
+    Paper.RECEIPT: _l("File receipt"),
+    Paper.RETURN_LETTER: _l("File return letter"),
+    Paper.INSPECTION_REPORT: _l("Field inspection report (BAP)"),
+    Paper.PERMIT: _l("Permit"),
+}
+
+
+def register_paper_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(dossier_papers=dossier_papers, permit_row=permit_row)
+
+
+def dossier_papers(pk: int | str) -> list[tuple[str, str]]:
+    return [(paper.value, str(PAPER_LABELS[paper])) for paper in available_papers(db.session, int(pk))]
+
+
+def permit_row(pk: int | str) -> Permit | None:
+    return db.session.get(Permit, int(pk))
+
+
+def current_office() -> Office:
+    return Office.from_config(current_app.config, request.url_root)
+
+
+class DossierPaperView(BaseView):
+    route_base = "/papers"
+    class_permission_name = resources.DOSSIER_PAPER
+    base_permissions = ["can_print"]
+    method_permission_name = {"pdf": "print"}
+
+    @expose("/<int:dossier_id>/<paper>.pdf", methods=["GET"])
+    @has_access
+    def pdf(self, dossier_id: int, paper: str):  # noqa: ANN201
+        try:
+            kind = Paper(paper)
+        except ValueError:
+            abort(404)
+        try:
+            pdf = print_paper(db.session, dossier_id, kind, current_office(), current_user.id, dt.datetime.now(dt.UTC))
+            db.session.commit()
+        except PaperUnavailable as exc:
+            db.session.rollback()
+            flash(str(exc), "warning")
+            return redirect(url_for("DossierView.show", pk=dossier_id) if db.session.get(Dossier, dossier_id)
+                            else url_for("DossierView.list"))
+        receipt = db.session.scalar(select(Dossier.receipt_number).where(Dossier.id == dossier_id))
+        response = send_file(
+            io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+            download_name=f"{FILE_NAMES[kind]}-{receipt}.pdf",
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+class PermitView(LoketModelView):
+    """Issued permits. Numbering creates them; only the Kepala Dinas revokes one, with a reason."""
+
+    datamodel = SQLAInterface(Permit)
+    class_permission_name = resources.PERMIT
+    base_permissions = ["can_list", "can_show", "can_revoke"]
+    method_permission_name = {"revoke": "revoke"}
+    list_title = _l("Permits")
+    show_title = _l("Permit")
+    label_columns = {
+        "number": _l("Permit no."),
+        "dossier": _l("Dossier"),
+        "dossier.receipt_number": _l("Dossier"),
+        "dossier.company.name": _l("Holder"),
+        "permit_type": _l("Permit type"),
+        "permit_type.name": _l("Permit type"),
+        "issued_on": _l("Issue date"),
+        "valid_until": _l("Valid until"),
+        "revoked_at": _l("Revoked at"),
+        "revoked_by": _l("Revoked by"),
+        "revocation_reason": _l("Reason for revocation"),
+        "year": _l("Year"),
+    }
+    list_columns = ["number", "issued_on", "dossier.receipt_number", "dossier.company.name", "permit_type.name",
+                    "valid_until", "revoked_at"]
+    show_columns = ["number", "dossier", "permit_type", "issued_on", "valid_until", "revoked_at", "revoked_by",
+                    "revocation_reason"]
+    search_columns = ["number", "year", "permit_type", "issued_on", "revoked_at"]
+    base_order = ("issued_at", "desc")
+    date_columns = ("issued_on", "valid_until")
+    moment_columns = ("revoked_at",)
+    show_template = "loket/permit_show.html"
+
+    @expose("/revoke/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def revoke(self, pk: int):  # noqa: ANN201
+        permit = db.session.get(Permit, pk) or abort(404)
+        if request.method == "POST":
+            try:
+                revoke(db.session, permit.id, request.form.get("reason"), current_user.id, dt.datetime.now(dt.UTC))
+                db.session.commit()
+            except RevocationRefused as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                flash(str(_l("Permit %(number)s is revoked.", number=permit.number)), "success")
+                return redirect(url_for("PermitView.show", pk=permit.id))
+        return self.render_template("loket/permit_revoke.html", permit=permit, reason=request.form.get("reason", ""))
+
+
+class PublicView(BaseView):
+    """No login: anyone holding a permit or a receipt checks it here (rate limited in app.menu)."""
+
+    route_base = ""
+    default_view = "status"
+
+    @expose("/verifikasi/<token>", methods=["GET"])
+    def verification(self, token: str):  # noqa: ANN201
+        check = check_permit(db.session, token) if len(token) <= 64 else None
+        return self.render_template("loket/public_verification.html", check=check), (200 if check else 404)
+
+    @expose("/status", methods=["GET"])
+    def status(self):  # noqa: ANN201
+        number = (request.args.get("nomor") or "").strip()[:30]
+        check = check_dossier(db.session, number) if number else None
+        return self.render_template(
+            "loket/public_status.html", number=number, check=check,
+            status_label=str(DOSSIER_STATUSES.get(check.status, "")) if check else "",
+        ), (404 if number and check is None else 200)
