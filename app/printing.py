@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, StageEvent
 from app.people import full_name
 from app.regions import region_name
+from app.sop.intake import SUBMIT_ACTION
 from app.sop.machine import Action
 from reports.papers import (
     InspectionReportPaper,
@@ -164,7 +165,7 @@ def _event(session: Session, dossier_id: int, action: str, latest: bool) -> Stag
 
 
 def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
-    submitted = _event(session, dossier.id, "submit", latest=False)
+    submitted = _event(session, dossier.id, SUBMIT_ACTION, latest=False)
     return render_receipt(
         ReceiptPaper(
             receipt_number=dossier.receipt_number,

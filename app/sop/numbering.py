@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Dossier, NumberCounter, Permit, PermitType, RegisterEntry
+from app.sop.calendar import as_utc
 from app.sop.number_format import format_permit_number
 
 # The register book is one for the whole office; permits count per permit type.
@@ -72,6 +73,7 @@ def issue_permit(session: Session, dossier: Dossier, now: dt.datetime, timezone:
     year, although it is still 31 December in UTC). The caller's transaction commits or rolls
     back the numbers together with the move.
     """
+    now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
     issued_on = now.astimezone(ZoneInfo(timezone)).date()
     year = issued_on.year
     permit_type = session.get(PermitType, dossier.permit_type_id)
