@@ -58,12 +58,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             USERNAME, "Front", "Office", f"{USERNAME}@uji.invalid", sm.find_role(FRONT_OFFICE), password=PASSWORD
         )
         assert user, "could not create the Front Office user"
+        from tests.factories import make_dossier
+
+        app.config["LOKET_BROWSER_DOSSIER"] = make_dossier(actor_id=user.id).id
 
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="loket-browser-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield f"http://127.0.0.1:{server.effective_port}", app.config["LOKET_BROWSER_DOSSIER"]
     finally:
         server.close()
         thread.join(timeout=5)
@@ -86,18 +89,23 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def test_front_office_logs_in_and_sees_the_dossier_grid_in_indonesian(browser, live_server: str) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 800})
+def _logged_in_page(browser, base: str):  # noqa: ANN001, ANN202
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    try:
-        page.goto(f"{live_server}/login/")
-        page.fill("input[name=username]", USERNAME)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("form[name=login] [type=submit]")
-        assert "/login" not in page.url, f"login failed, still on {page.url}: {page.inner_text('body')[:500]}"
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("form[name=login] [type=submit]")
+    assert "/login" not in page.url, f"login failed, still on {page.url}: {page.inner_text('body')[:500]}"
+    return context, page
 
+
+def test_front_office_logs_in_and_sees_the_dossier_grid_in_indonesian(browser, live_server) -> None:
+    live_server, _ = live_server
+    context, page = _logged_in_page(browser, live_server)
+    try:
         response = page.goto(f"{live_server}/dossierview/list/")
         assert response is not None and response.status == 200
         assert page.url.endswith("/dossierview/list/"), page.url
@@ -111,5 +119,34 @@ def test_front_office_logs_in_and_sees_the_dossier_grid_in_indonesian(browser, l
             assert indonesian in body, f"{indonesian!r} missing: FAB's strings are not in Indonesian\n{body[:1500]}"
         for english in ("Dossiers", "Search", "Record Count"):
             assert english not in body, f"English {english!r} on the Indonesian grid\n{body[:1500]}"
+    finally:
+        context.close()
+
+
+def test_front_office_uploads_a_document_and_prints_the_receipt(browser, live_server) -> None:
+    """The upload form (multipart, CSRF) and a paper download, as a real browser sends them."""
+    from pypdf import PdfReader
+
+    base, dossier_id = live_server
+    context, page = _logged_in_page(browser, base)
+    try:
+        page.goto(f"{base}/dossierview/show/{dossier_id}")
+        form = page.locator("#dossier-documents form")
+        form.locator("select[name=requirement_id]").select_option(label="Profil perusahaan")
+        form.locator("input[type=file]").set_input_files(files=[{
+            "name": "profil.pdf", "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        }])
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        body = page.inner_text("body")
+        assert "Dokumen diunggah: profil.pdf." in body, body[:1500]
+
+        with page.expect_download() as download_info:
+            page.click("#dossier-papers a:has-text('Tanda Terima Berkas')")
+        download = download_info.value
+        assert download.suggested_filename.startswith("tanda-terima-IPK-")
+        text = PdfReader(download.path()).pages[0].extract_text()
+        assert "TANDA TERIMA BERKAS" in text and "profil.pdf" in text
     finally:
         context.close()
