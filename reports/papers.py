@@ -17,7 +17,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 # autoescape=True rather than select_autoescape: user data is escaped in every template,
 # whatever its file name. StrictUndefined turns a misspelt field into an error, not a blank.
-_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined)
+TEMPLATES = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined)
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class PermitPaper:
 
 
 def _html(template: str, size: str, **context: object) -> str:
-    return _env.get_template(template).render(page_size=page_size_css(size), **context)
+    return TEMPLATES.get_template(template).render(page_size=page_size_css(size), **context)
 
 
 def render_receipt(paper: ReceiptPaper, letterhead: Letterhead, size: str = "F4") -> bytes:

@@ -42,9 +42,11 @@ def paper_size_mm(paper: str) -> tuple[int, int]:
         raise ValueError(f"unknown paper {paper!r}; expected one of {sorted(PAPER_SIZES_MM)}") from None
 
 
-def page_size_css(paper: str) -> str:
-    """The value for `@page { size: ... }`, e.g. "215mm 330mm"."""
+def page_size_css(paper: str, *, landscape: bool = False) -> str:
+    """The value for `@page { size: ... }`, e.g. "215mm 330mm" ("330mm 215mm" in landscape)."""
     width, height = paper_size_mm(paper)
+    if landscape:
+        width, height = height, width
     return f"{width}mm {height}mm"
 
 
@@ -72,14 +74,16 @@ def _invariant_output() -> Iterator[None]:
             rl_config.invariant = previous
 
 
-def render_pdf(html: str, paper: str = "F4") -> bytes:
-    """Render HTML whose `@page` is sized with `page_size_css(paper)`; return the PDF bytes.
+def render_pdf(html: str, paper: str = "F4", *, landscape: bool = False) -> bytes:
+    """Render HTML whose `@page` is sized with `page_size_css(paper, landscape=...)`; return the PDF bytes.
 
     Raises ValueError for an unknown paper and PaperRenderError if xhtml2pdf reports errors or
     the HTML lays itself out on another page size. Refused resources (network, files outside
     reports/assets) are left out of the document with a logged warning, as xhtml2pdf does.
     """
     width_mm, height_mm = paper_size_mm(paper)
+    if landscape:
+        width_mm, height_mm = height_mm, width_mm
     out = io.BytesIO()
     with _invariant_output():
         context = pisa.pisaDocument(html, dest=out, link_callback=asset_link, resource_policy=POLICY)
@@ -89,7 +93,7 @@ def render_pdf(html: str, paper: str = "F4") -> bytes:
     width_pt, height_pt = context.pageSize
     if abs(width_pt - width_mm * mm) > _SIZE_TOLERANCE_PT or abs(height_pt - height_mm * mm) > _SIZE_TOLERANCE_PT:
         raise PaperRenderError(
-            f"HTML is laid out on {width_pt:.1f} x {height_pt:.1f} pt, not on {paper}; "
-            f"its @page needs `size: {page_size_css(paper)}`"
+            f"HTML is laid out on {width_pt:.1f} x {height_pt:.1f} pt, not on {paper}"
+            f"{' landscape' if landscape else ''}; its @page needs `size: {page_size_css(paper, landscape=landscape)}`"
         )
     return out.getvalue()

@@ -1,0 +1,208 @@
+"""Batch printing on several cores: many documents rendered in worker processes, merged into one PDF.
+
+xhtml2pdf is pure Python and reports.pdf renders under a process-wide lock, so threads in one
+process print one document at a time. render_batch cuts the jobs into contiguous chunks and
+renders each chunk in a worker PROCESS; the worker merges its chunk into one temporary PDF,
+and the parent concatenates the chunk files, in job order, into the output file.
+
+Workers are started with "forkserver" (or "spawn" where there is none), never "fork": the
+caller may be a multi-threaded web server or queue consumer, and a forked child inherits its
+locks in whatever state other threads left them. The forkserver preloads the reports modules,
+so each worker starts from an interpreter that has already imported xhtml2pdf and reportlab.
+"""
+from __future__ import annotations
+
+import io
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import pypdf
+
+Job = tuple[Callable[..., bytes], tuple]
+
+# Imported once by the forkserver, so forked workers do not import them again per batch.
+PRELOAD = ["reports.pdf", "reports.papers", "reports.register_book", "reports.parallel", "pypdf"]
+
+# Chunks when no chunk_size is given ("guided" sizes): each chunk takes its share of what is
+# left, ceil(remaining / (workers * CHUNKS_PER_WORKER)), at most MAX_CHUNK documents (a permit
+# takes ~0.1 s). So each worker gets a few chunks, and the chunks shrink towards the end: no
+# worker sits idle for long while another finishes a big last chunk. A chunk costs one task
+# round-trip and one temporary file, little next to rendering even one document.
+CHUNKS_PER_WORKER = 4
+MAX_CHUNK = 16
+
+
+class BatchRenderError(RuntimeError):
+    """A document of the batch could not be rendered; no output file was written."""
+
+
+def _main_module() -> list[str]:
+    """The caller's main module under a name the forkserver can import it by, if there is one.
+
+    Every worker runs the caller's main module again, as "__mp_main__" (that is how spawn and
+    forkserver give it the main module's functions). For `python run.py` that means importing
+    the whole Flask app, ~2.7 s, in each worker of each batch. Imported once in the forkserver
+    beforehand, what it imports is already loaded in every worker, and running it again is
+    cheap. (multiprocessing's own default preload, "__main__", does not do this on Python 3.11:
+    the forkserver is not told the main module's path.) It is imported only where the workers
+    run it anyway (multiprocessing.spawn.get_preparation_data / prepare), and that is safe for
+    the same reason: such a main module guards its work with `if __name__ == "__main__"`. A
+    package's __main__.py (python -m flask, python -m pytest) runs unguarded; the workers
+    leave it alone, and so does this.
+    """
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:  # python -m some.module
+        return [] if spec.name == "__main__" or spec.name.endswith(".__main__") else [spec.name]
+    path = getattr(main, "__file__", None)
+    if path and path.endswith(".py"):  # python script.py: its directory is on sys.path
+        folder = Path(path).resolve().parent
+        if any(Path(entry or ".").resolve() == folder for entry in sys.path):
+            return [Path(path).stem]
+    return []
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # Process-wide, and takes effect when the forkserver starts (the first batch in this process).
+        context.set_forkserver_preload(_main_module() + PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _describe(function: Callable[..., bytes]) -> str:
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+
+
+def _render_chunk(first: int, jobs: Sequence[Job], path: str) -> int:
+    """In a worker: render jobs[first...] into one PDF at `path`; return its page count.
+
+    A failing document raises BatchRenderError naming it (a plain message: it crosses the
+    process boundary by pickling). The original exception rides along as the remote traceback.
+    """
+    writer = pypdf.PdfWriter()
+    for offset, (function, args) in enumerate(jobs):
+        number = first + offset + 1
+        try:
+            pdf = function(*args)
+            writer.append(pypdf.PdfReader(io.BytesIO(pdf)))
+        except Exception as exc:
+            raise BatchRenderError(
+                f"document {number} ({_describe(function)}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+    with open(path, "wb") as out:
+        writer.write(out)
+    return len(writer.pages)
+
+
+def _check_jobs(jobs: Sequence[Job]) -> None:
+    for number, job in enumerate(jobs, start=1):
+        if not (isinstance(job, tuple) and len(job) == 2 and callable(job[0]) and isinstance(job[1], tuple)):
+            raise TypeError(f"job {number} is not (render function, args tuple): {job!r}")
+
+
+def _chunks(count: int, workers: int, chunk_size: int | None) -> list[range]:
+    """Contiguous ranges of job indices covering 0..count-1, in order."""
+    if chunk_size is not None:
+        return [range(start, min(start + chunk_size, count)) for start in range(0, count, chunk_size)]
+    chunks, start = [], 0
+    while start < count:
+        size = min(math.ceil((count - start) / (workers * CHUNKS_PER_WORKER)), MAX_CHUNK)
+        chunks.append(range(start, start + size))
+        start += size
+    return chunks
+
+
+def render_batch(jobs: Sequence[Job], out_path: Path, workers: int | None = None,
+                 chunk_size: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Render every job, `function(*args) -> PDF bytes`, into one PDF at `out_path`; return its pages.
+
+    jobs:        (render function, args) per document, in output order. The function must be
+                 importable by name in a fresh interpreter (a module-level function) and the
+                 args picklable, e.g. (render_permit, (paper, letterhead, "F4")).
+    workers:     worker processes; default os.cpu_count(). Never more than there are chunks.
+    chunk_size:  documents per chunk. By default chunks are sized from what is left to do:
+                 ceil(remaining / (workers * 4)), at most MAX_CHUNK (16), so each worker gets a
+                 few chunks and the last ones are small.
+    progress:    called in this process with the number of documents done so far, as chunks finish.
+
+    The parent appends the chunk files to the output as soon as they are ready in order, while
+    the workers go on rendering. out_path is written atomically (`.part` file, then
+    os.replace). If any document fails, BatchRenderError is raised naming it, and neither
+    out_path nor the .part file is left (an earlier out_path stays as it was); temporary chunk
+    files are removed in every case.
+    """
+    jobs = list(jobs)
+    if not jobs:
+        raise ValueError("no documents to print")
+    _check_jobs(jobs)
+    out_path = Path(out_path)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    chunks = _chunks(len(jobs), workers, chunk_size)
+    workers = min(workers, len(chunks))
+
+    part = out_path.with_suffix(".part")
+    temp_dir = Path(tempfile.mkdtemp(prefix="loket-batch-"))
+    paths = [temp_dir / f"chunk-{index:06d}.pdf" for index in range(len(chunks))]
+    writer = pypdf.PdfWriter()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+            pending: dict[Future[int], int] = {
+                pool.submit(_render_chunk, chunk.start, jobs[chunk.start:chunk.stop], str(path)): index
+                for index, (chunk, path) in enumerate(zip(chunks, paths, strict=True))
+            }
+            try:
+                ready: set[int] = set()
+                merged = done_documents = 0
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=pending.__getitem__):
+                        index = pending.pop(future)
+                        chunk = chunks[index]
+                        try:
+                            future.result()
+                        except BatchRenderError:
+                            raise
+                        except Exception as exc:  # e.g. a job that cannot be pickled, a worker killed
+                            which = f"document {chunk.stop}" if len(chunk) == 1 else \
+                                f"documents {chunk.start + 1}-{chunk.stop}"
+                            raise BatchRenderError(f"{which} failed: {type(exc).__name__}: {exc}") from exc
+                        ready.add(index)
+                        done_documents += len(chunk)
+                        if progress is not None:
+                            progress(done_documents)
+                    # Append what is ready in order; the workers render on meanwhile.
+                    while merged in ready:
+                        writer.append(pypdf.PdfReader(paths[merged]))
+                        paths[merged].unlink()
+                        merged += 1
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+
+        pages = len(writer.pages)
+        with open(part, "wb") as out:
+            writer.write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, out_path)
+        return pages
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
