@@ -39,7 +39,8 @@ class Config:
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = "5 per 40 second"
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     # Without this FAB registers scrypt hashes anyway; keep the default explicit.
     FAB_PASSWORD_HASH_METHOD = "scrypt"
 
@@ -68,6 +69,14 @@ class Config:
     OFFICE_REGENCY_CODE = "61.08"
     OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
     SOP_DIR = str(BASE_DIR / "seed" / "sop")
+
+    # Report jobs (app.jobs): Huey on SQLite in the instance folder, or on Redis with REDIS_URL.
+    JOBS_IMMEDIATE = False  # True runs each job inside the request that asks for it (tests only)
+    # A running job whose worker has not reported for this long is taken to be dead.
+    JOB_STALE_SECONDS = 180
+    JOB_MAX_ATTEMPTS = 2  # a job whose worker died runs once more, then fails
+    REPORT_RETENTION_DAYS = int(os.environ.get("LOKET_REPORT_DAYS", "14"))
+    PRINT_WORKERS = int(os.environ.get("LOKET_PRINT_WORKERS", "0"))  # 0: one process per CPU
 
     # Uploaded documents: PDF, JPEG or PNG, checked by content; stored under instance/documents.
     DOCUMENT_MAX_BYTES = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024
@@ -98,5 +107,7 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SERVER_NAME = "localhost"
+    JOBS_IMMEDIATE = True
+    PRINT_WORKERS = 2
     # Cheap hashes keep fixture logins fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

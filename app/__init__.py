@@ -13,12 +13,14 @@ from app import models  # noqa: F401  (every table known before migrations run)
 from app.cli import loket_cli
 from app.extensions import db, migrate
 from app.i18n import install_template_gettext, register_wtforms_catalog
+from app.jobs.queue import init_jobs
 from app.menu import register_views
 from app.secrets import load_or_create_secret_key
 from app.security.csrf import init_csrf
 from app.templating import register_template_helpers
 from app.views.documents import register_document_helpers
 from app.views.papers import register_paper_helpers
+from app.views.reports import register_report_helpers
 from app.views.timeline import register_dossier_page_helpers
 from config import BASE_DIR, Config
 
@@ -46,10 +48,12 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_dossier_page_helpers(app)
     register_document_helpers(app)
     register_paper_helpers(app)
+    register_report_helpers(app)
     register_wtforms_catalog(app)
     install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    init_jobs(app)
     app.cli.add_command(loket_cli)
     return app
 

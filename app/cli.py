@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.bootstrap import bootstrap, load_sop_files
+from app.jobs.queue import create_consumer
 from app.sop.schema import SopFileError
 from seed.demo import generate
 
@@ -52,3 +53,13 @@ def load_sop_command(directory: str | None) -> None:
 def demo_command(dossiers: int, seed: int) -> None:
     summary = generate(dossiers=dossiers, seed=seed)
     click.echo(summary)
+
+
+@loket_cli.command("worker", help="Run a report job consumer (Huey) until stopped; run as many as needed.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Worker threads.")
+def worker_command(workers: int) -> None:
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_IMMEDIATE"):
+        raise click.ClickException("JOBS_IMMEDIATE aktif: tugas dijalankan langsung, tidak perlu konsumen.")
+    click.echo(f"Konsumen tugas laporan: {workers} pekerja, antrean {type(app.extensions['loket_jobs'].huey).__name__}")
+    create_consumer(app, workers).run()

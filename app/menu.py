@@ -15,6 +15,7 @@ from app.views.moves import DossierMoveView
 from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.register import RegisterEntryView
+from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
 
 
@@ -33,6 +34,7 @@ _SERVICE = ("Service", _l("Service"), "fa-inbox")
 _PARTIES = ("Parties", _l("Applicants & companies"), "fa-users")
 _ARCHIVE = ("Archive", _l("Archive"), "fa-book")
 _SOP = ("SOP", _l("SOP"), "fa-sitemap")
+_REPORTS = ("Reports", _l("Reports"), "fa-bar-chart")
 
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry(DossierView, "Dossiers", _l("Dossiers"), "fa-folder-open", *_SERVICE),
@@ -42,6 +44,9 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(ApplicantView, "Applicants", _l("Applicants"), "fa-user", *_PARTIES),
     MenuEntry(PermitView, "Permits", _l("Permits"), "fa-certificate", *_ARCHIVE),
     MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
+    MenuEntry(MonthlyReportView, "MonthlyReports", _l("Monthly registers"), "fa-file-excel-o", *_REPORTS),
+    MenuEntry(ArchiveReportView, "ArchiveReports", _l("Register book and batch print"), "fa-print", *_REPORTS),
+    MenuEntry(ReportJobView, "ReportJobs", _l("Report jobs"), "fa-tasks", *_REPORTS),
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),

@@ -238,31 +238,33 @@ def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:
         raise PaperUnavailable("Izin berkas ini belum terbit (belum diberi nomor); izin belum dapat dicetak.")
     if permit.revoked_at is not None:
         raise PaperUnavailable("Izin ini sudah dicabut; izin yang dicabut tidak dicetak lagi.")
-    company, permit_type = dossier.company, session.get(PermitType, permit.permit_type_id)
-    return render_permit(
-        PermitPaper(
-            permit_number=permit.number,
-            permit_type_name=permit_type.name,
-            legal_bases=tuple(permit_type.legal_bases),
-            company_name=company.name,
-            legal_form=company.legal_form,  # the code (PT, CV): labels follow the screen's language
-            nib=company.nib,
-            npwp=company.npwp or "",
-            company_address=company.address or "",
-            responsible_person=dossier.applicant.full_name,
-            site_address=dossier.site_address or "",
-            kecamatan=region_name(company.kecamatan_code),
-            desa=region_name(company.desa_code),
-            vehicle_capacity=_count(dossier.vehicle_capacity, "kendaraan"),
-            site_area=_count(dossier.site_area_m2, "m²"),
-            issued_on=office.day(permit.issued_on),
-            validity=f"Sampai dengan {office.day(permit.valid_until)}" if permit.valid_until else VALID_WHILE_OPERATING,
-            verification_url=office.verification_url(permit.token),
-            signatory=office.signatory,
-            city=office.letterhead.city,
-        ),
-        office.letterhead,
-        office.paper_size,
+    return render_permit(permit_paper(permit, dossier, session.get(PermitType, permit.permit_type_id), office),
+                         office.letterhead, office.paper_size)
+
+
+def permit_paper(permit: Permit, dossier: Dossier, permit_type: PermitType, office: Office) -> PermitPaper:
+    """The permit as printed, from its rows (the batch print job builds many of these)."""
+    company = dossier.company
+    return PermitPaper(
+        permit_number=permit.number,
+        permit_type_name=permit_type.name,
+        legal_bases=tuple(permit_type.legal_bases),
+        company_name=company.name,
+        legal_form=company.legal_form,  # the code (PT, CV): labels follow the screen's language
+        nib=company.nib,
+        npwp=company.npwp or "",
+        company_address=company.address or "",
+        responsible_person=dossier.applicant.full_name,
+        site_address=dossier.site_address or "",
+        kecamatan=region_name(company.kecamatan_code),
+        desa=region_name(company.desa_code),
+        vehicle_capacity=_count(dossier.vehicle_capacity, "kendaraan"),
+        site_area=_count(dossier.site_area_m2, "m²"),
+        issued_on=office.day(permit.issued_on),
+        validity=f"Sampai dengan {office.day(permit.valid_until)}" if permit.valid_until else VALID_WHILE_OPERATING,
+        verification_url=office.verification_url(permit.token),
+        signatory=office.signatory,
+        city=office.letterhead.city,
     )
 
 

@@ -25,6 +25,7 @@ from app.models.holiday import LocalHoliday
 from app.models.issuance import NumberCounter, Permit, PrintLog
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
+from app.models.report_job import JOB_STATUSES, REPORT_KINDS, JobStatus, ReportJob, describe_parameters
 
 __all__ = [
     "Applicant",
@@ -40,6 +41,11 @@ __all__ = [
     "PermitType",
     "PrintLog",
     "RegisterEntry",
+    "ReportJob",
+    "JOB_STATUSES",
+    "JobStatus",
+    "REPORT_KINDS",
+    "describe_parameters",
     "RequirementType",
     "STAGE_ACTIONS",
     "Stage",

@@ -33,15 +33,23 @@ DOSSIER_MOVE = "DossierMove"
 # Printing a dossier's papers (receipt, return letter, BAP, permit); every print is logged.
 DOSSIER_PAPER = "DossierPaper"
 PERMIT = "Permit"
+# Report jobs: the grid of jobs, and asking for the two families of reports.
+REPORT_JOB = "ReportJob"
+MONTHLY_REPORT = "MonthlyReport"
+ARCHIVE_REPORT = "ArchiveReport"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
-    LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT,
+    LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
 )
 
 READ = ("can_list", "can_show")
 MOVE = ("can_move",)
 PRINT = ("can_print",)
+REQUEST = ("can_request",)
+# Own jobs: list, follow and download them; "see all" adds everyone's (supervisors).
+OWN_JOBS = READ + ("can_download",)
+ALL_JOBS = OWN_JOBS + ("can_see_all",)
 # Document files: download for every reader; upload and verify for those who handle the papers.
 FILE_READ = READ + ("can_download",)
 FILE_HANDLE = FILE_READ + ("can_upload", "can_verify")
@@ -92,10 +100,16 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     KEPALA_DINAS: {
         **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE, PERMIT: READ + ("can_revoke",),
     },
-    # Records the permit in the manual register and files the paper (step 15).
-    ARSIPARIS: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE},
-    # Reads everything, exports reports.
-    SUPERVISOR: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ},
+    # Records the permit in the manual register and files the paper (step 15); prints the register
+    # book and batches of permits.
+    ARSIPARIS: {
+        **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE,
+        REPORT_JOB: OWN_JOBS, ARCHIVE_REPORT: REQUEST,
+    },
+    # Reads everything, exports the monthly registers, and may download anyone's report.
+    SUPERVISOR: {
+        **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, REPORT_JOB: ALL_JOBS, MONTHLY_REPORT: REQUEST,
+    },
 }
 
 # Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).

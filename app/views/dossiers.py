@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs
 
 from flask import redirect, url_for
 from flask_appbuilder.actions import action
@@ -9,7 +10,8 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidg
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
@@ -250,3 +252,17 @@ class DossierView(LoketModelView):
         except NoStagesError as exc:
             # FAB flashes the message of an exception raised here and saves nothing.
             raise ValueError(str(_l("This permit type has no stages; load its SOP first."))) from exc
+
+
+def dossier_filter_query(filter_args: str) -> Select:
+    """SELECT Dossier.id for a grid filter given as its query string (_flt_0_stage=3&...), applied
+    exactly as the Dossier grid applies it; unknown or malformed filter names are ignored."""
+    datamodel = DossierView.datamodel
+    filters = datamodel.get_filters(DossierView.search_columns)
+    args = MultiDict(parse_qs(filter_args, keep_blank_values=True))
+    for name in args:
+        if name.startswith("_flt_") and "_" in name[5:]:
+            index, column = name[5:].split("_", 1)
+            if index.isdigit() and column in filters.get_search_filters():
+                filters.add_filter_index(column, int(index), args.getlist(name))
+    return datamodel.apply_filters(select(Dossier.id), filters)

@@ -7,7 +7,6 @@ apply to actions, and a ticked box proves nothing.
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import parse_qs
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -21,7 +20,7 @@ from app.models import Dossier, Stage
 from app.office import office_calendar
 from app.security import roles
 from app.sop.machine import NEEDS_REASON, Action, apply_many
-from app.views.dossiers import ACTION_LABELS, DossierView
+from app.views.dossiers import ACTION_LABELS, dossier_filter_query
 
 MAX_BULK = 10_000
 
@@ -52,15 +51,7 @@ class Selection:
     def _query(self):  # noqa: ANN202
         if self.filter_args is None:
             return select(Dossier.id).where(Dossier.id.in_(self.ids))
-        datamodel = DossierView.datamodel
-        filters = datamodel.get_filters(DossierView.search_columns)
-        args = MultiDict(parse_qs(self.filter_args, keep_blank_values=True))
-        for name in args:
-            if name.startswith("_flt_") and "_" in name[5:]:
-                index, column = name[5:].split("_", 1)
-                if index.isdigit() and column in filters.get_search_filters():
-                    filters.add_filter_index(column, int(index), args.getlist(name))
-        return datamodel.apply_filters(select(Dossier.id), filters)
+        return dossier_filter_query(self.filter_args)
 
     def count(self) -> int:
         return db.session.scalar(select(func.count()).select_from(self._query().subquery()))

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.extensions import db
-from app.models import Document, LocalHoliday, Permit, PermitType, RegisterEntry, StageEvent
+from app.models import Document, LocalHoliday, Permit, PermitType, RegisterEntry, ReportJob, StageEvent
 from app.security.roles import ALL_ROLES
 from tests.conftest import csrf_token
 from tests.factories import make_dossier
@@ -51,6 +51,11 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "DossierPaper": {"print": STAFF},
     # Only the Kepala Dinas, who signs permits, revokes one.
     "Permit": {"list": STAFF, "show": STAFF, "revoke": {KADIS}},
+    # Report jobs: the monthly registers are the supervisors', the register book and batch prints
+    # the archivists'; each sees their own jobs (supervisors everyone's, checked in test_report_jobs).
+    "ReportJob": {"list": {SUP, ARS}, "show": {SUP, ARS}, "download_job": {SUP, ARS}},
+    "MonthlyReport": {"request": {SUP}},
+    "ArchiveReport": {"request": {ARS}},
 }
 
 VIEW_PREFIX = {
@@ -58,7 +63,8 @@ VIEW_PREFIX = {
     "Document": "/documentview", "StageEvent": "/stageeventview", "RegisterEntry": "/registerentryview",
     "PermitType": "/permittypeview", "Stage": "/stageview", "RequirementType": "/requirementtypeview",
     "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves", "Permit": "/permitview",
-    "DossierPaper": "/papers",
+    "DossierPaper": "/papers", "ReportJob": "/reportjobview", "MonthlyReport": "/monthlyreports",
+    "ArchiveReport": "/archivereports",
 }
 # Further screens on a resource's permissions.
 EXTRA_VIEW_PREFIX = {"/documentfiles": "Document"}
@@ -108,14 +114,16 @@ def rows(app: Flask) -> dict[str, int]:
             number="503/9001/IPK/DPMPTSPTK/2026", issued_at=dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC),
             issued_on=dt.date(2026, 11, 27), token="uji-token-permissions",
         )
-        db.session.add_all([document, register, holiday, permit_row])
+        job = ReportJob(kind="register_received", parameters={"year": 2026, "month": 10}, status="failed",
+                        requested_at=dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC), progress_done=0, attempts=1)
+        db.session.add_all([document, register, holiday, permit_row, job])
         db.session.commit()
         event = db.session.query(StageEvent).filter_by(dossier_id=dossier.id).first()
         return {
             "Company": company.id, "Applicant": applicant.id, "Dossier": dossier.id, "Document": document.id,
             "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
             "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
-            "LocalHoliday": holiday.id, "Permit": permit_row.id,
+            "LocalHoliday": holiday.id, "Permit": permit_row.id, "ReportJob": job.id,
         }
 
 
@@ -148,6 +156,10 @@ _OPERATION = {
     "get_list": "list", "get": "show", "info": "list", "post": "add", "put": "edit",
     # FAB's own download endpoints serve FileColumns, which no grid of ours has: nobody.
     "DocumentFileView.download": "download_file",
+    "ReportJobView.download": "download_job",
+    "ReportJobView.progress": "list",
+    "MonthlyReportView.form": "request", "MonthlyReportView.start": "request", "MonthlyReportView.filtered": "request",
+    "ArchiveReportView.form": "request", "ArchiveReportView.book": "request", "ArchiveReportView.permits": "request",
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",
 }
 

@@ -1,0 +1,198 @@
+"""What each kind of report job is: its parameters, who may ask for it, and how its file is made.
+
+Builders gather rows from the database and hand them to reports/ (data in, bytes out); they
+report progress as (done, total) so the grid can draw a bar. A ReportRefused is a problem the
+requester can act on (an empty month, a year without register lines) and is shown to them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
+from app.models import REPORT_KINDS, Dossier, Permit, PermitType, RegisterEntry, describe_parameters
+from app.office import office_calendar
+from app.printing import Office, permit_paper
+from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does
+from reports.excel_register import RegisterMeta, write_register
+from reports.papers import render_permit
+from reports.parallel import render_batch
+from reports.register_book import BookLine, book_jobs, place
+
+Progress = Callable[..., None]
+
+
+class ReportRefused(ValueError):
+    """str(exc) is an Indonesian message for the requester."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    office: Office
+    print_workers: int
+    now: dt.datetime
+
+    @classmethod
+    def current(cls) -> JobContext:
+        config = current_app.config
+        # Without LOKET_PUBLIC_URL, QR codes point where the requester's browser reached us.
+        return cls(
+            office=Office.from_config(config, config.get("PUBLIC_BASE_URL") or "http://localhost"),
+            print_workers=config["PRINT_WORKERS"] or os.cpu_count() or 1,
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    def with_public_url(self, url: str | None) -> JobContext:
+        if not url or current_app.config.get("PUBLIC_BASE_URL"):
+            return self
+        office = Office(self.office.letterhead, self.office.signatory, self.office.paper_size,
+                        self.office.timezone, url.rstrip("/"))
+        return JobContext(office, self.print_workers, self.now)
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    code: str
+    extension: str
+    # The permission (on the ReportRequest resource) that lets a user ask for it.
+    permission: str
+    build: Callable[[JobContext, dict[str, Any], Path, Progress], str]  # returns the download name
+
+
+def _month(parameters: dict[str, Any]) -> tuple[int, int]:
+    year, month = int(parameters["year"]), int(parameters["month"])
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        raise ReportRefused("Bulan laporan tidak valid.")
+    return year, month
+
+
+def _period(parameters: dict[str, Any]) -> str:
+    if "month" in parameters:
+        _month(parameters)  # refuses a month that is not one
+    return describe_parameters(parameters)
+
+
+def _excel_register(title: str, population: Callable[[dict[str, Any], JobContext], Any], file_stem: str):  # noqa: ANN202
+    def build(context: JobContext, parameters: dict[str, Any], out: Path, progress: Progress) -> str:
+        office = context.office
+        calendar = office_calendar()
+        summary = SummaryCollector()
+        total, rows = register_rows(db.session, population(parameters, context), calendar, office.timezone,
+                                    context.now, summary, progress)
+        if total == 0:
+            raise ReportRefused(f"Tidak ada berkas untuk {title.lower()} {_period(parameters)}.")
+        meta = RegisterMeta(title=title, period=_period(parameters), office=current_app.config["OFFICE_NAME"],
+                            paper=office.paper_size, working_day_minutes=calendar.day_minutes)
+        write_register(out, meta, rows, summary.rows())
+        return f"{file_stem}-{_period(parameters).lower().replace(' ', '-')}.xlsx"
+
+    return build
+
+
+def _received(parameters: dict[str, Any], context: JobContext):  # noqa: ANN202
+    return received_in(*_month(parameters), context.office.timezone)
+
+
+def _issued(parameters: dict[str, Any], _context: JobContext):  # noqa: ANN202
+    return issued_in(*_month(parameters))
+
+
+def _filtered(parameters: dict[str, Any], _context: JobContext):  # noqa: ANN202
+    return dossier_filter_query(str(parameters["filter"])).order_by(Dossier.submitted_at, Dossier.id)
+
+
+def _book_year(parameters: dict[str, Any]) -> int:
+    year = int(parameters["year"])
+    if not 2000 <= year <= 2100:
+        raise ReportRefused("Tahun buku register tidak valid.")
+    return year
+
+
+def _register_book(context: JobContext, parameters: dict[str, Any], out: Path, progress: Progress) -> str:
+    """The year's register lines as book pages; the page and line printed are stored back."""
+    year = _book_year(parameters)
+    office = context.office
+    entries = db.session.scalars(
+        select(RegisterEntry).where(RegisterEntry.year == year).order_by(RegisterEntry.seq)
+        .options(selectinload(RegisterEntry.company), selectinload(RegisterEntry.applicant),
+                 selectinload(RegisterEntry.permit_type))
+    ).all()
+    if not entries:
+        raise ReportRefused(f"Buku register tahun {year} belum berisi satu baris pun.")
+    lines = [
+        BookLine(
+            seq=e.seq, register_number=e.register_number, entry_date=office.day(e.entry_date),
+            permit_number=e.permit_number, company_name=e.company.name, applicant_name=e.applicant.full_name,
+            permit_type=e.permit_type.name, issue_date=office.day(e.issue_date),
+            archive_box=e.archive_box or "", archive_shelf=e.archive_shelf or "",
+        )
+        for e in entries
+    ]
+    placements = [dict(zip(("id", "book_page", "book_line"), (e.id, *place(e.seq)))) for e in entries]
+    db.session.expunge_all()
+    tasks = book_jobs(lines, year, office.letterhead, office.paper_size)
+    progress(0, len(tasks))
+    render_batch(tasks, out, workers=context.print_workers, progress=lambda done: progress(done))
+    # The paper and the database agree: each line's page and line as printed.
+    db.session.execute(update(RegisterEntry), placements)  # ORM bulk UPDATE by primary key
+    db.session.commit()
+    return f"buku-register-{year}.pdf"
+
+
+def _dates(parameters: dict[str, Any]) -> tuple[dt.date, dt.date]:
+    try:
+        first, last = dt.date.fromisoformat(parameters["date_from"]), dt.date.fromisoformat(parameters["date_to"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportRefused("Tanggal terbit awal dan akhir wajib diisi (format tanggal).") from exc
+    if last < first or (last - first).days > 366:
+        raise ReportRefused("Rentang tanggal terbit tidak valid (paling lama satu tahun, akhir tidak sebelum awal).")
+    return first, last
+
+
+def _batch_permits(context: JobContext, parameters: dict[str, Any], out: Path, progress: Progress) -> str:
+    """Every standing permit issued in the date range, in number order, as one PDF."""
+    first, last = _dates(parameters)
+    office = context.with_public_url(parameters.get("public_base_url")).office
+    permits = db.session.scalars(
+        select(Permit)
+        .where(Permit.issued_on >= first, Permit.issued_on <= last, Permit.revoked_at.is_(None))
+        .order_by(Permit.year, Permit.series, Permit.seq)
+        .options(selectinload(Permit.dossier).selectinload(Dossier.company),
+                 selectinload(Permit.dossier).selectinload(Dossier.applicant))
+    ).all()
+    if not permits:
+        raise ReportRefused(f"Tidak ada izin terbit (yang tidak dicabut) dari {office.day(first)} sampai {office.day(last)}.")
+    types = {t.id: t for t in db.session.scalars(select(PermitType))}
+    tasks = [
+        (render_permit, (permit_paper(p, p.dossier, types[p.permit_type_id], office), office.letterhead,
+                         office.paper_size))
+        for p in permits
+    ]
+    db.session.expunge_all()
+    progress(0, len(tasks))
+    render_batch(tasks, out, workers=context.print_workers, progress=lambda done: progress(done))
+    return f"izin-terbit-{first.isoformat()}-sd-{last.isoformat()}.pdf"
+
+
+KINDS: dict[str, ReportKind] = {
+    kind.code: kind for kind in (
+        ReportKind("register_received", ".xlsx", "monthly",
+                   _excel_register("REGISTER BERKAS DITERIMA", _received, "register-berkas-diterima")),
+        ReportKind("register_issued", ".xlsx", "monthly",
+                   _excel_register("REGISTER IZIN TERBIT", _issued, "register-izin-terbit")),
+        ReportKind("register_filtered", ".xlsx", "monthly",
+                   _excel_register("REGISTER BERKAS", _filtered, "register-berkas")),
+        ReportKind("register_book", ".pdf", "archive", _register_book),
+        ReportKind("batch_permits", ".pdf", "archive", _batch_permits),
+    )
+}
+assert set(KINDS) == set(REPORT_KINDS), "every kind has a label, every label a kind"

@@ -1,0 +1,84 @@
+"""The Huey instance of one app, its tasks, and the consumers that run them."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+
+from app.jobs import runner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobQueue:
+    huey: Huey
+    run_report: TaskWrapper
+
+    def submit(self, job_id: int) -> None:
+        """Enqueues a committed ReportJob (in immediate mode: runs it now)."""
+        self.run_report(job_id)
+
+
+def make_huey(app: Flask) -> Huey:
+    if app.config.get("JOBS_IMMEDIATE"):
+        return Huey("loket", immediate=True)
+    if app.config.get("REDIS_URL"):
+        return RedisHuey("loket", url=app.config["REDIS_URL"])
+    return SqliteHuey("loket", filename=str(Path(app.instance_path) / "jobs.db"))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def init_jobs(app: Flask) -> JobQueue:
+    """One Huey per app (a second create_app gets its own), with the app's tasks registered on it."""
+    huey = make_huey(app)
+
+    @huey.task(name="loket.run_report", retries=0)
+    def run_report(job_id: int) -> None:
+        with app.app_context():
+            runner.run_job(job_id, worker_id())
+
+    @huey.periodic_task(crontab(minute="*"), name="loket.reap_stale_jobs")
+    def reap_stale_jobs() -> None:
+        with app.app_context():
+            runner.reap(app.extensions["loket_jobs"])
+
+    @huey.periodic_task(crontab(minute="17", hour="2"), name="loket.purge_old_reports")
+    def purge_old_reports() -> None:
+        with app.app_context():
+            runner.purge()
+
+    queue = JobQueue(huey, run_report)
+    app.extensions["loket_jobs"] = queue
+    return queue
+
+
+def create_consumer(app: Flask, workers: int) -> Consumer:
+    """A consumer for this app's queue. Jobs a killed consumer on this host left 'running' are
+    taken back first (their worker's pid is gone), so nothing waits for the stale-job reaper."""
+    with app.app_context():
+        runner.reap(app.extensions["loket_jobs"], local_host=socket.gethostname())
+    return app.extensions["loket_jobs"].huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+
+
+def start_embedded_consumer(app: Flask, workers: int = 2) -> Consumer:
+    """Runs the consumer's threads inside this process (python run.py), leaving the process's
+    signal handlers to the web server: Huey's would swallow Ctrl-C."""
+    consumer = create_consumer(app, workers)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    log.info("Konsumen tugas laporan berjalan di proses ini (%s pekerja).", workers)
+    return consumer
