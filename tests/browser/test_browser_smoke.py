@@ -5,6 +5,7 @@ Never uses Playwright's own browser downloads: only /usr/bin/chromium (`apt-get 
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path("/tmp/loket-dossiers.png")  # noqa: S108 - a fixed place to look at after a run
 USERNAME = "loket_browser_fo"
+SUPERVISOR = "loket_browser_supervisor"
 PASSWORD = "Rahasia-Browser-76"  # noqa: S105 - throwaway user in a throwaway database
 
 
@@ -36,7 +38,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app import create_app
     from app.bootstrap import bootstrap
     from app.extensions import db
+    from app.jobs.queue import start_embedded_consumer
     from app.security.roles import FRONT_OFFICE
+    from app.security.roles import SUPERVISOR as SUPERVISOR_ROLE
     from config import Config
 
     instance = tmp_path_factory.mktemp("browser-instance")
@@ -58,10 +62,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             USERNAME, "Front", "Office", f"{USERNAME}@uji.invalid", sm.find_role(FRONT_OFFICE), password=PASSWORD
         )
         assert user, "could not create the Front Office user"
+        assert sm.add_user(SUPERVISOR, "Super", "Visor", f"{SUPERVISOR}@uji.invalid", sm.find_role(SUPERVISOR_ROLE),
+                           password=PASSWORD)
         from tests.factories import make_dossier
 
         app.config["LOKET_BROWSER_DOSSIER"] = make_dossier(actor_id=user.id).id
 
+    # As python run.py does: report jobs run on a consumer inside the server's process.
+    consumer = start_embedded_consumer(app, workers=1)
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="loket-browser-server", daemon=True)
     thread.start()
@@ -70,6 +78,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=5)
+        consumer.stop(graceful=True)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -89,12 +98,12 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def _logged_in_page(browser, base: str):  # noqa: ANN001, ANN202
+def _logged_in_page(browser, base: str, username: str = USERNAME):  # noqa: ANN001, ANN202
     context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto(f"{base}/login/")
-    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
         page.click("form[name=login] [type=submit]")
@@ -148,5 +157,29 @@ def test_front_office_uploads_a_document_and_prints_the_receipt(browser, live_se
         assert download.suggested_filename.startswith("tanda-terima-IPK-")
         text = PdfReader(download.path()).pages[0].extract_text()
         assert "TANDA TERIMA BERKAS" in text and "profil.pdf" in text
+    finally:
+        context.close()
+
+
+def test_supervisors_report_job_shows_live_progress_then_a_download(browser, live_server) -> None:
+    """The job grid has no download link when drawn; report_jobs.js polls and adds it once done."""
+    base, _ = live_server
+    context, page = _logged_in_page(browser, base, SUPERVISOR)
+    try:
+        page.goto(f"{base}/monthlyreports/")
+        now = dt.datetime.now()
+        page.fill("input[name=month]", f"{now.year}-{now.month:02d}")
+        with page.expect_navigation():
+            page.click("#monthly-report button[type=submit]")
+        assert "/reportjobview/show/" in page.url, page.url
+        page.goto(f"{base}/reportjobview/list/")
+        assert page.locator(".job-progress").count() == 1
+        link = page.locator(".job-result a")
+        link.wait_for(timeout=30_000)  # drawn by the polling script, not by the server
+        assert link.inner_text() == "Unduh"
+        assert "100%" in page.locator(".job-progress .progress-bar").inner_text()
+        with page.expect_download() as download_info:
+            link.click()
+        assert download_info.value.suggested_filename.startswith("register-berkas-diterima-")
     finally:
         context.close()
