@@ -77,6 +77,8 @@ class Config:
     JOB_MAX_ATTEMPTS = 2  # a job whose worker died runs once more, then fails
     REPORT_RETENTION_DAYS = int(os.environ.get("LOKET_REPORT_DAYS", "14"))
     PRINT_WORKERS = int(os.environ.get("LOKET_PRINT_WORKERS", "0"))  # 0: one process per CPU
+    # A grid export up to this many rows comes back at once; a bigger one is a report job.
+    EXPORT_INLINE_MAX_ROWS = int(os.environ.get("LOKET_EXPORT_INLINE_MAX_ROWS", "5000"))
 
     # Uploaded documents: PDF, JPEG or PNG, checked by content; stored under instance/documents.
     DOCUMENT_MAX_BYTES = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024

@@ -34,6 +34,7 @@ REPORT_KINDS: dict[str, object] = {
     "register_filtered": _l("Register of the filtered dossiers"),
     "register_book": _l("Register book (PDF)"),
     "batch_permits": _l("Batch print of permits (PDF)"),
+    "grid_export": _l("Grid export (Excel)"),
 }
 MONTHS = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni",
@@ -43,6 +44,8 @@ MONTHS = (
 
 def describe_parameters(parameters: dict[str, Any]) -> str:
     """A job's parameters as staff read them: "November 2026", "Tahun 2026", a date range."""
+    if "view" in parameters:
+        return str(parameters.get("title") or parameters["view"])
     if "filter" in parameters:
         return "Sesuai filter daftar berkas"
     if "month" in parameters:

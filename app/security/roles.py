@@ -72,9 +72,10 @@ SELF_SERVICE: tuple[tuple[str, str], ...] = (
 
 # Local days off are read by everyone who plans around them; only Admin adds, edits or deletes them.
 _SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: READ}
+# Everyone follows their own report jobs (a big grid export is one).
 _CASE_READ = {
     COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: FILE_READ, STAGE_EVENT: READ, PERMIT: READ,
-    DOSSIER_PAPER: PRINT,
+    DOSSIER_PAPER: PRINT, REPORT_JOB: OWN_JOBS,
 }
 
 # role -> resource -> permissions. Admin is handled apart: it gets every permission.
@@ -104,7 +105,7 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # book and batches of permits.
     ARSIPARIS: {
         **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE,
-        REPORT_JOB: OWN_JOBS, ARCHIVE_REPORT: REQUEST,
+        ARCHIVE_REPORT: REQUEST,
     },
     # Reads everything, exports the monthly registers, and may download anyone's report.
     SUPERVISOR: {

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs.runner import result_path
+from app.jobs.submit import start_job as submit_job
 from app.models import JOB_STATUSES, REPORT_KINDS, ReportJob, describe_parameters
 from app.security import roles as resources
 from app.views.base import LoketModelView
@@ -138,12 +139,7 @@ class ReportJobView(LoketModelView):
 
 
 def start_job(kind: str, parameters: dict[str, Any]) -> ReportJob:
-    """Records the job, commits, then queues it: a consumer never sees a job that is not there."""
-    job = ReportJob(kind=kind, parameters=parameters, requested_by_id=current_user.id, status="queued",
-                    requested_at=dt.datetime.now(dt.UTC), progress_done=0, attempts=0)
-    db.session.add(job)
-    db.session.commit()
-    current_app.extensions["loket_jobs"].submit(job.id)
+    job = submit_job(kind, parameters, current_user.id)
     flash(str(_l("Report job no. %(id)s is queued; this page shows its progress.", id=job.id)), "success")
     return job
 

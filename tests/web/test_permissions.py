@@ -52,8 +52,9 @@ SPEC: dict[str, dict[str, set[str]]] = {
     # Only the Kepala Dinas, who signs permits, revokes one.
     "Permit": {"list": STAFF, "show": STAFF, "revoke": {KADIS}},
     # Report jobs: the monthly registers are the supervisors', the register book and batch prints
-    # the archivists'; each sees their own jobs (supervisors everyone's, checked in test_report_jobs).
-    "ReportJob": {"list": {SUP, ARS}, "show": {SUP, ARS}, "download_job": {SUP, ARS}},
+    # the archivists', big grid exports anyone's; each sees their own jobs (supervisors everyone's,
+    # checked in test_report_jobs).
+    "ReportJob": {"list": STAFF, "show": STAFF, "download_job": STAFF},
     "MonthlyReport": {"request": {SUP}},
     "ArchiveReport": {"request": {ARS}},
 }
@@ -158,6 +159,8 @@ _OPERATION = {
     "DocumentFileView.download": "download_file",
     "ReportJobView.download": "download_job",
     "ReportJobView.progress": "list",
+    # Whoever may list a grid may export it.
+    "export_xlsx": "list",
     "MonthlyReportView.form": "request", "MonthlyReportView.start": "request", "MonthlyReportView.filtered": "request",
     "ArchiveReportView.form": "request", "ArchiveReportView.book": "request", "ArchiveReportView.permits": "request",
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",

@@ -1,0 +1,20 @@
+"""Asking for a report job: record it, commit, then queue it (a consumer never sees a job that is
+not there yet)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+
+from app.extensions import db
+from app.models import JobStatus, ReportJob
+
+
+def start_job(kind: str, parameters: dict[str, Any], user_id: int | None) -> ReportJob:
+    job = ReportJob(kind=kind, parameters=parameters, requested_by_id=user_id, status=JobStatus.QUEUED.value,
+                    requested_at=dt.datetime.now(dt.UTC), progress_done=0, attempts=0)
+    db.session.add(job)
+    db.session.commit()
+    current_app.extensions["loket_jobs"].submit(job.id)
+    return job
