@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -89,13 +90,38 @@ def parse_time(text: str, working_day_minutes: int) -> int:
     return amount * working_day_minutes
 
 
+@dataclass(frozen=True)
+class SopPlaces:
+    """How problems are named for a source that is not a YAML file (an SOP sheet, app.sop.sheet).
+
+    `steps[i]` / `requirements[i]` name the place of the (i+1)-th step / requirement (e.g.
+    "baris 12 (langkah 4)"); the label maps give the source's own name for a key (e.g.
+    "sop_number" -> "Nomor SOP"). Anything not given falls back to the YAML wording.
+    """
+
+    top: str = "SOP"
+    steps: Sequence[str] = ()
+    requirements: Sequence[str] = ()
+    top_labels: Mapping[str, str] = field(default_factory=dict)
+    step_labels: Mapping[str, str] = field(default_factory=dict)
+    requirement_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def content_hash(raw: bytes, working_day_minutes: int) -> str:
+    """Hash of a source file's bytes and the working day it was read with (same file -> no-op load)."""
+    return hashlib.sha256(raw + f"|{working_day_minutes}".encode()).hexdigest()
+
+
 class _Reader:
     """Reads one mapping, naming the file and the place of every problem."""
 
-    def __init__(self, path: str | Path, data: Any, where: str) -> None:
+    def __init__(self, path: str | Path, data: Any, where: str, labels: Mapping[str, str] | None = None) -> None:
         if not isinstance(data, dict):
             raise SopFileError(path, f"{where} harus berupa mapping (kunci: nilai)")
-        self.path, self.data, self.where = path, data, where
+        self.path, self.data, self.where, self.labels = path, data, where, labels or {}
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
 
     def fail(self, problem: str) -> SopFileError:
         return SopFileError(self.path, f"{self.where}: {problem}")
@@ -103,24 +129,24 @@ class _Reader:
     def get(self, key: str, kind: type | tuple[type, ...], required: bool = True, default: Any = None) -> Any:
         if key not in self.data or self.data[key] is None:
             if required:
-                raise self.fail(f"kolom wajib '{key}' tidak ada")
+                raise self.fail(f"kolom wajib '{self.label(key)}' tidak ada")
             return default
         value = self.data[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            raise self.fail(f"kolom '{key}' bertipe salah ({type(value).__name__})")
+            raise self.fail(f"kolom '{self.label(key)}' bertipe salah ({type(value).__name__})")
         return value
 
     def text(self, key: str, required: bool = True) -> str:
         value = self.get(key, (str, int), required, "")
         value = str(value).strip()
         if required and not value:
-            raise self.fail(f"kolom wajib '{key}' kosong")
+            raise self.fail(f"kolom wajib '{self.label(key)}' kosong")
         return value
 
     def texts(self, key: str, required: bool = True) -> tuple[str, ...]:
         values = self.get(key, list, required, [])
         if not all(isinstance(v, str) and v.strip() for v in values):
-            raise self.fail(f"kolom '{key}' harus berupa daftar teks")
+            raise self.fail(f"kolom '{self.label(key)}' harus berupa daftar teks")
         return tuple(v.strip() for v in values)
 
     def code(self, key: str) -> str:
@@ -139,15 +165,31 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
         raise SopFileError(path, f"berkas tidak dapat dibaca ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise SopFileError(path, f"YAML tidak valid: {exc}") from exc
+    return build_sop(path, data, roles, working_day_minutes, content_hash=content_hash(raw, working_day_minutes))
 
-    top = _Reader(path, data, "SOP")
+
+def build_sop(
+    path: str | Path,
+    data: Any,
+    roles: frozenset[str],
+    working_day_minutes: int,
+    *,
+    content_hash: str,
+    places: SopPlaces | None = None,
+) -> SopDefinition:
+    """Checks an SOP given as YAML-shaped data and builds its definition.
+
+    The one validating constructor: the YAML parser and the SOP sheet reader both go through it.
+    """
+    places = places or SopPlaces()
+    top = _Reader(path, data, places.top, places.top_labels)
     try:
         fee = Decimal(str(top.get("fee", (int, float, str))))
     except InvalidOperation as exc:
-        raise top.fail("kolom 'fee' harus berupa angka") from exc
+        raise top.fail(f"kolom '{top.label('fee')}' harus berupa angka") from exc
     service_days = top.get("service_days", int)
     if service_days < 1:
-        raise top.fail("kolom 'service_days' harus minimal 1")
+        raise top.fail(f"kolom '{top.label('service_days')}' harus minimal 1")
 
     steps: list[StepDef] = []
     raw_steps = [(s, False) for s in top.get("steps", list)]
@@ -156,12 +198,13 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
         raise top.fail("daftar 'steps' kosong")
     seen_codes: set[str] = set()
     for index, (raw_step, continuation) in enumerate(raw_steps, start=1):
-        step = _Reader(path, raw_step, f"langkah ke-{index}")
+        place = places.steps[index - 1] if index <= len(places.steps) else None
+        step = _Reader(path, raw_step, place or f"langkah ke-{index}", places.step_labels)
         no = step.get("step", int)
         if no != index:
             raise step.fail(f"nomor langkah {no} tidak urut (seharusnya {index})")
         code = step.code("code")
-        step.where = f"langkah {no} ({code})"
+        step.where = place or f"langkah {no} ({code})"
         if code in seen_codes:
             raise step.fail(f"kode tahapan '{code}' ganda")
         seen_codes.add(code)
@@ -202,9 +245,10 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
     requirements: list[RequirementDef] = []
     seen_reqs: set[str] = set()
     for index, raw_req in enumerate(top.get("requirements", list), start=1):
-        req = _Reader(path, raw_req, f"persyaratan ke-{index}")
+        place = places.requirements[index - 1] if index <= len(places.requirements) else None
+        req = _Reader(path, raw_req, place or f"persyaratan ke-{index}", places.requirement_labels)
         code = req.code("code")
-        req.where = f"persyaratan {code}"
+        req.where = place or f"persyaratan {code}"
         if code in seen_reqs:
             raise req.fail(f"kode persyaratan '{code}' ganda")
         seen_reqs.add(code)
@@ -229,10 +273,9 @@ def parse_sop(path: str | Path, roles: frozenset[str], working_day_minutes: int)
         raise top.fail(f"format nomor izin '{number_format}' tidak valid: gunakan {{seq}}, {{year}} dan {{prefix}}") from exc
     if "{seq" not in number_format or "{year" not in number_format or len(sample) > 80:
         raise top.fail(f"format nomor izin '{number_format}' harus memuat {{seq}} dan {{year}} (paling panjang 80 huruf)")
-    digest = hashlib.sha256(raw + f"|{working_day_minutes}".encode()).hexdigest()
     return SopDefinition(
         path=str(path),
-        content_hash=digest,
+        content_hash=content_hash,
         code=top.code("code"),
         name=top.text("name"),
         sop_number=top.text("sop_number"),
