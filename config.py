@@ -51,7 +51,6 @@ class Config:
     SESSION_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
-    MAX_CONTENT_LENGTH = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024 + 64 * 1024
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -80,8 +79,13 @@ class Config:
     # A grid export up to this many rows comes back at once; a bigger one is a report job.
     EXPORT_INLINE_MAX_ROWS = int(os.environ.get("LOKET_EXPORT_INLINE_MAX_ROWS", "5000"))
 
+    # Spreadsheet imports (.xlsx): the largest file accepted.
+    IMPORT_MAX_BYTES = int(os.environ.get("LOKET_IMPORT_MAX_MB", "20")) * 1024 * 1024
+
     # Uploaded documents: PDF, JPEG or PNG, checked by content; stored under instance/documents.
     DOCUMENT_MAX_BYTES = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024
+    # Any request body: the larger upload limit plus room for the rest of the form.
+    MAX_CONTENT_LENGTH = max(DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES) + 64 * 1024
 
     # Papers (xhtml2pdf). F4 (215 x 330 mm) is what most Indonesian government offices print on.
     PAPER_SIZE = os.environ.get("LOKET_PAPER_SIZE", "F4")

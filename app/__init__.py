@@ -67,7 +67,7 @@ def _missing_download(error: FileNotFoundError):  # noqa: ANN202
 
 def _too_large(error: RequestEntityTooLarge):  # noqa: ANN202
     """An upload over the limit is refused before it is read; say so in words, back where it came from."""
-    limit_mb = current_app.config["DOCUMENT_MAX_BYTES"] // (1024 * 1024)
+    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
     flash(str(_l("The file is larger than the %(mb)s MB limit; nothing was saved.", mb=limit_mb)), "danger")
     target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else "/"
     return redirect(target)

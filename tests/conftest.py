@@ -21,7 +21,7 @@ from app.security.sync import sync_roles
 from config import TestConfig
 
 BUSINESS_TABLES = (
-    "report_job", "print_log", "permit", "number_counter", "stage_event", "register_entry", "document", "dossier", "applicant",
+    "import_batch", "report_job", "print_log", "permit", "number_counter", "stage_event", "register_entry", "document", "dossier", "applicant",
     "company",
 )
 POSTGRES_URL = os.environ.get("LOKET_TEST_DATABASE_URL")

@@ -22,6 +22,7 @@ from app.models.dossier import (
     StageEvent,
 )
 from app.models.holiday import LocalHoliday
+from app.models.import_batch import ImportBatch, ImportStatus
 from app.models.issuance import NumberCounter, Permit, PrintLog
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
@@ -35,6 +36,8 @@ __all__ = [
     "Dossier",
     "DossierStatus",
     "LEGAL_FORMS",
+    "ImportBatch",
+    "ImportStatus",
     "LocalHoliday",
     "NumberCounter",
     "Permit",

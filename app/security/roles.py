@@ -37,10 +37,15 @@ PERMIT = "Permit"
 REPORT_JOB = "ReportJob"
 MONTHLY_REPORT = "MonthlyReport"
 ARCHIVE_REPORT = "ArchiveReport"
+# Importing spreadsheets (each entity also needs can_add and can_edit on its own resource).
+SPREADSHEET_IMPORT = "SpreadsheetImport"
+# SOP sheets: everyone who reads the SOP may download a permit type's sheet; only Admin loads one.
+SOP_SHEET = "SopSheet"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
     LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
+    SPREADSHEET_IMPORT, SOP_SHEET,
 )
 
 READ = ("can_list", "can_show")
@@ -71,7 +76,7 @@ SELF_SERVICE: tuple[tuple[str, str], ...] = (
 )
 
 # Local days off are read by everyone who plans around them; only Admin adds, edits or deletes them.
-_SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: READ}
+_SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: READ, SOP_SHEET: ("can_export",)}
 # Everyone follows their own report jobs (a big grid export is one).
 _CASE_READ = {
     COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: FILE_READ, STAGE_EVENT: READ, PERMIT: READ,
@@ -84,7 +89,7 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     FRONT_OFFICE: {
         **_SOP_READ, **_CASE_READ,
         COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE, DOSSIER_MOVE: MOVE,
-        DOCUMENT: FILE_HANDLE,
+        DOCUMENT: FILE_HANDLE, SPREADSHEET_IMPORT: ("can_import",),
     },
     # Verifies, drafts, numbers and prints (steps 7, 9, 13).
     BACK_OFFICE: {

@@ -57,6 +57,10 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "ReportJob": {"list": STAFF, "show": STAFF, "download_job": STAFF},
     "MonthlyReport": {"request": {SUP}},
     "ArchiveReport": {"request": {ARS}},
+    # Only the Front Office adds and edits companies and applicants, so only it imports them.
+    "SpreadsheetImport": {"import": {FO}},
+    # A permit type's SOP sheet is for everyone who reads the SOP; loading a new SOP is Admin's.
+    "SopSheet": {"import": NOBODY, "export": STAFF},
 }
 
 VIEW_PREFIX = {
@@ -65,7 +69,8 @@ VIEW_PREFIX = {
     "PermitType": "/permittypeview", "Stage": "/stageview", "RequirementType": "/requirementtypeview",
     "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves", "Permit": "/permitview",
     "DossierPaper": "/papers", "ReportJob": "/reportjobview", "MonthlyReport": "/monthlyreports",
-    "ArchiveReport": "/archivereports",
+    "ArchiveReport": "/archivereports", "SpreadsheetImport": "/imports",
+    "SopSheet": "/sopsheets",
 }
 # Further screens on a resource's permissions.
 EXTRA_VIEW_PREFIX = {"/documentfiles": "Document"}
@@ -161,6 +166,9 @@ _OPERATION = {
     "ReportJobView.progress": "list",
     # Whoever may list a grid may export it.
     "export_xlsx": "list",
+    **{f"SpreadsheetImportView.{m}": "import" for m in ("form", "template", "preview", "apply", "errors", "undo")},
+    **{f"SopSheetView.{m}": "import" for m in ("preview", "apply")}, "SopSheetView.form": "export",
+    "SopSheetView.export": "export",
     "MonthlyReportView.form": "request", "MonthlyReportView.start": "request", "MonthlyReportView.filtered": "request",
     "ArchiveReportView.form": "request", "ArchiveReportView.book": "request", "ArchiveReportView.permits": "request",
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",

@@ -1,0 +1,180 @@
+"""From a checked sheet to a plan (create / update with each changed cell / unchanged / error),
+and applying a plan in one transaction, or nothing. No Flask: the views and the bench call these.
+
+Rows are matched on the entity's natural key (NIB, NIK). Only the columns the file has are
+compared and written: a column left out of the file leaves that field as it is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.imports.specs import CellProblem, ImportSpec
+from app.models import Company, ImportBatch, ImportStatus
+from app.spreadsheets.reading import ParsedSheet, RowError
+
+CHUNK = 900  # keys per IN (...): below SQLite's default variable limit
+CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
+
+
+class ImportRefused(ValueError):
+    """str(exc) is an Indonesian message; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Change:
+    column: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    row: int
+    action: str
+    key: Any
+    values: dict[str, Any]            # model attributes to write (create: all; update: the changed ones)
+    record_id: int | None = None
+    changes: tuple[Change, ...] = ()
+    errors: tuple[RowError, ...] = ()
+
+
+@dataclass
+class ImportPlan:
+    spec: ImportSpec
+    rows: list[PlannedRow] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [error for row in self.rows for error in row.errors]
+
+
+def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> ImportPlan:
+    model, key_column = spec.model, getattr(spec.model, spec.key)
+    present = _present_columns(spec, sheet) - {spec.key}
+    headers = {c.key: c.header for c in spec.columns}
+    keys = [row.values.get(spec.key) for row in sheet.rows if not row.errors and row.values.get(spec.key)]
+    existing: dict[Any, Any] = {}
+    for start in range(0, len(keys), CHUNK):
+        for record in session.scalars(select(model).where(key_column.in_(keys[start : start + CHUNK]))):
+            existing[getattr(record, spec.key)] = record
+    kept = [name for name in (spec.key, *present) if name in sheet.rows[0].values] if sheet.rows else []
+    plan = ImportPlan(spec)
+    for row in sheet.rows:
+        key = row.values.get(spec.key)
+        if row.errors:
+            plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=row.errors))
+            continue
+        try:
+            values = spec.resolve(session, {name: row.values[name] for name in kept})
+        except CellProblem as problem:
+            plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=(RowError(row.row, problem.column, str(problem)),)))
+            continue
+        record = existing.get(key)
+        if record is None:
+            missing = [headers[name] for name in spec.required_on_create if values.get(name) in (None, "")]
+            if missing:
+                errors = tuple(RowError(row.row, header, "Wajib diisi untuk data baru.") for header in missing)
+                plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=errors))
+                continue
+            plan.rows.append(PlannedRow(row.row, CREATE, key, values))
+            continue
+        changed = {name: value for name, value in values.items() if name != spec.key and getattr(record, name) != value}
+        if not changed:
+            plan.rows.append(PlannedRow(row.row, UNCHANGED, key, {}, record.id))
+            continue
+        changes = tuple(
+            Change(_header(spec, name), _shown(session, name, getattr(record, name)), _shown(session, name, value))
+            for name, value in changed.items()
+        )
+        plan.rows.append(PlannedRow(row.row, UPDATE, key, changed, record.id, changes))
+    return plan
+
+
+def _present_columns(spec: ImportSpec, sheet: ParsedSheet) -> set[str]:
+    """The keys of the columns the file has (the reader fills absent ones with None)."""
+    def norm(text: str) -> str:
+        return " ".join(str(text).split()).casefold()
+
+    found = {norm(h) for h in sheet.headers}
+    return {c.key for c in spec.columns if {norm(c.header), *map(norm, c.aliases)} & found}
+
+
+def _header(spec: ImportSpec, attribute: str) -> str:
+    column = "company" if attribute == "company_id" else attribute
+    return next((c.header for c in spec.columns if c.key == column), attribute)
+
+
+def _shown(session: Session, attribute: str, value: Any) -> Any:  # noqa: ANN401
+    if attribute == "company_id" and value is not None:
+        return session.scalar(select(Company.name).where(Company.id == value))
+    return value
+
+
+def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime) -> None:
+    """Writes every create and update, and the batch record, in the caller's transaction; the
+    caller commits. Refused, with nothing written, while any row has an error."""
+    if plan.errors:
+        raise ImportRefused(f"Berkas masih memuat {len(plan.errors)} kesalahan; perbaiki dulu, lalu unggah ulang.")
+    if batch.status != ImportStatus.PREVIEWED.value:
+        raise ImportRefused("Impor ini sudah diterapkan atau dibatalkan.")
+    model = plan.spec.model
+    creates = [row.values for row in plan.rows if row.action == CREATE]
+    updates = [row for row in plan.rows if row.action == UPDATE]
+    created_ids: list[int] = []
+    table = model.__table__  # Core: the ORM's per-object bookkeeping is not needed for a bulk insert
+    for start in range(0, len(creates), CHUNK):
+        created_ids += session.connection().execute(
+            insert(table).returning(table.c.id), creates[start : start + CHUNK]
+        ).scalars().all()
+    before = []
+    if updates:
+        records = {r.id: r for r in session.scalars(select(model).where(model.id.in_([u.record_id for u in updates])))}
+        before = [{"id": u.record_id, **{k: _json(getattr(records[u.record_id], k)) for k in u.values}} for u in updates]
+        session.execute(update(model), [{"id": u.record_id, **u.values} for u in updates])
+    batch.status = ImportStatus.APPLIED.value
+    batch.applied_at = now
+    batch.created, batch.updated = len(creates), len(updates)
+    batch.unchanged, batch.errors = plan.count(UNCHANGED), 0
+    batch.undo = {"created": created_ids, "updated": before}
+
+
+def undo_batch(session: Session, batch: ImportBatch, model: type, now: dt.datetime, timezone: str) -> None:
+    """Takes an import back on the day it was applied: restores updated rows, deletes created ones
+    (refused if anything refers to them by now). The caller commits."""
+
+    if batch.status != ImportStatus.APPLIED.value or batch.applied_at is None:
+        raise ImportRefused("Hanya impor yang sudah diterapkan yang dapat dibatalkan.")
+    applied = batch.applied_at if batch.applied_at.tzinfo else batch.applied_at.replace(tzinfo=dt.UTC)
+    zone = ZoneInfo(timezone)
+    if applied.astimezone(zone).date() != now.astimezone(zone).date():
+        raise ImportRefused("Impor hanya dapat dibatalkan pada hari yang sama dengan penerapannya.")
+    undo = batch.undo or {}
+    if undo.get("updated"):
+        session.execute(update(model), [_unjson(model, row) for row in undo["updated"]])
+    created = undo.get("created") or []
+    for start in range(0, len(created), CHUNK):
+        session.execute(model.__table__.delete().where(model.id.in_(created[start : start + CHUNK])))
+    batch.status = ImportStatus.UNDONE.value
+    batch.undone_at = now
+
+
+def _json(value: Any) -> Any:  # noqa: ANN401
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _unjson(model: type, row: dict[str, Any]) -> dict[str, Any]:
+    restored = dict(row)
+    for name, value in row.items():
+        column = model.__table__.columns.get(name)
+        if value is not None and column is not None and column.type.python_type is dt.date:
+            restored[name] = dt.date.fromisoformat(value)
+    return restored

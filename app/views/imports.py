@@ -1,0 +1,193 @@
+"""Importing spreadsheets: upload, preview (create / update with before -> after / unchanged /
+errors), then "Terapkan" in one transaction; the error workbook, templates, and same-day undo.
+
+Thin: app.spreadsheets reads and checks the file, app.imports plans and applies. The uploaded
+file is kept under instance/imports/ by its hash, so applying reads exactly what was previewed,
+planned again against the database as it is then.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.imports.planning import CREATE, ERROR, UNCHANGED, UPDATE, ImportRefused, apply_plan, plan_import, undo_batch
+from app.imports.specs import ImportSpec, applicant_spec, company_spec
+from app.models import ImportBatch
+from app.security import roles as resources
+from app.spreadsheets.reading import SpreadsheetRefused, read_sheet
+from app.spreadsheets.writing import write_error_workbook, write_template
+
+PREVIEW_ROWS = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def import_specs() -> dict[str, ImportSpec]:
+    specs = (company_spec(current_app.config["OFFICE_REGENCY_CODE"]), applicant_spec())
+    return {spec.entity: spec for spec in specs}
+
+
+def _imports_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _may_import(spec: ImportSpec) -> bool:
+    sm = current_app.appbuilder.sm
+    return sm.has_access("can_add", spec.resource) and sm.has_access("can_edit", spec.resource)
+
+
+def _spec_or_404(entity: str) -> ImportSpec:
+    spec = import_specs().get(entity)
+    if spec is None or not _may_import(spec):
+        abort(404)
+    return spec
+
+
+def _own_batch(batch_id: int) -> tuple[ImportBatch, ImportSpec, Path]:
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.user_id != current_user.id:
+        abort(404)
+    return batch, _spec_or_404(batch.entity), _imports_dir() / f"{batch.sha256}.xlsx"
+
+
+class SpreadsheetImportView(BaseView):
+    route_base = "/imports"
+    class_permission_name = resources.SPREADSHEET_IMPORT
+    base_permissions = ["can_import"]
+    method_permission_name = {m: "import" for m in ("form", "template", "preview", "apply", "errors", "undo")}
+    default_view = "form"
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def form(self):  # noqa: ANN201
+        specs = [spec for spec in import_specs().values() if _may_import(spec)]
+        history = db.session.scalars(
+            select(ImportBatch).where(ImportBatch.user_id == current_user.id).order_by(ImportBatch.id.desc()).limit(20)
+        ).all()
+        return self.render_template("loket/import_form.html", specs=specs, history=history,
+                                    titles={s.entity: str(s.title) for s in import_specs().values()})
+
+    @expose("/template/<entity>", methods=["GET"])
+    @has_access
+    def template(self, entity: str):  # noqa: ANN201
+        spec = _spec_or_404(entity)
+        out = io.BytesIO()
+        write_template(out, spec.columns, title=str(spec.title))
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"templat-{entity}.xlsx", mimetype=XLSX)
+
+    @expose("/preview", methods=["POST"])
+    @has_access
+    def preview(self):  # noqa: ANN201
+        spec = _spec_or_404(request.form.get("entity", ""))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(str(_l("Choose the .xlsx file to import.")), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        stored = _store(upload.stream, current_app.config["IMPORT_MAX_BYTES"])
+        if stored is None:
+            flash(str(_l("The file is larger than the import limit; split it into smaller files.")), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        sha, path = stored
+        try:
+            sheet = read_sheet(path, spec.columns, key=spec.key)
+        except SpreadsheetRefused as exc:
+            path.unlink(missing_ok=True)
+            flash(str(exc), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        plan = plan_import(db.session, spec, sheet)
+        db.session.rollback()  # planning reads only
+        batch = ImportBatch(entity=spec.entity, filename=upload.filename[:255], sha256=sha, user_id=current_user.id,
+                            uploaded_at=dt.datetime.now(dt.UTC), rows=len(plan.rows), created=plan.count(CREATE),
+                            updated=plan.count(UPDATE), unchanged=plan.count(UNCHANGED), errors=len(plan.errors))
+        db.session.add(batch)
+        db.session.commit()
+        return self.render_template(
+            "loket/import_preview.html", batch=batch, spec=spec, plan=plan, limit=PREVIEW_ROWS,
+            creates=[r for r in plan.rows if r.action == CREATE][:PREVIEW_ROWS],
+            updates=[r for r in plan.rows if r.action == UPDATE][:PREVIEW_ROWS],
+            errors=plan.errors[:PREVIEW_ROWS], ERROR=ERROR,
+        )
+
+    @expose("/apply/<int:batch_id>", methods=["POST"])
+    @has_access
+    def apply(self, batch_id: int):  # noqa: ANN201
+        batch, spec, path = _own_batch(batch_id)
+        try:
+            sheet = read_sheet(path, spec.columns, key=spec.key)
+            plan = plan_import(db.session, spec, sheet)
+            apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
+            db.session.commit()
+        except (SpreadsheetRefused, ImportRefused, FileNotFoundError) as exc:
+            db.session.rollback()
+            flash(str(exc) if not isinstance(exc, FileNotFoundError) else str(_l("The uploaded file is gone; upload it again.")), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        flash(str(_l("Import applied: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+                     created=batch.created, updated=batch.updated, unchanged=batch.unchanged)), "success")
+        return redirect(url_for("SpreadsheetImportView.form"))
+
+    @expose("/errors/<int:batch_id>", methods=["GET"])
+    @has_access
+    def errors(self, batch_id: int):  # noqa: ANN201
+        batch, spec, path = _own_batch(batch_id)
+        try:
+            sheet = read_sheet(path, spec.columns, key=spec.key)
+        except (SpreadsheetRefused, FileNotFoundError):
+            abort(404)
+        plan = plan_import(db.session, spec, sheet)
+        by_row = {}
+        for error in plan.errors:
+            by_row.setdefault(error.row, []).append(error)
+        out = io.BytesIO()
+        write_error_workbook(out, sheet.headers, [(row.raw, by_row[row.row]) for row in sheet.rows if row.row in by_row])
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"kesalahan-{Path(batch.filename).stem}.xlsx",
+                         mimetype=XLSX)
+
+    @expose("/undo/<int:batch_id>", methods=["POST"])
+    @has_access
+    def undo(self, batch_id: int):  # noqa: ANN201
+        batch, spec, _ = _own_batch(batch_id)
+        try:
+            undo_batch(db.session, batch, spec.model, dt.datetime.now(dt.UTC), current_app.config["OFFICE_TIMEZONE"])
+            db.session.commit()
+        except ImportRefused as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        except Exception:  # noqa: BLE001 - e.g. a created row is referenced by now
+            db.session.rollback()
+            flash(str(_l("The import cannot be undone any more: its rows are already used elsewhere.")), "danger")
+        else:
+            flash(str(_l("Import undone.")), "success")
+        return redirect(url_for("SpreadsheetImportView.form"))
+
+
+def _store(stream, max_bytes: int) -> tuple[str, Path] | None:  # noqa: ANN001
+    """Copies the upload under its SHA-256, reading at most max_bytes (+1 to know it is over)."""
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=_imports_dir(), delete=False, suffix=".part") as tmp:
+        size = 0
+        while chunk := stream.read(64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                tmp.close()
+                Path(tmp.name).unlink(missing_ok=True)
+                return None
+            digest.update(chunk)
+            tmp.write(chunk)
+    sha = digest.hexdigest()
+    final = _imports_dir() / f"{sha}.xlsx"
+    shutil.move(tmp.name, final)
+    return sha, final

@@ -1,0 +1,170 @@
+"""Spreadsheet import through the app: preview, apply in one transaction, errors, hostile files."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.models import Applicant, Company, ImportBatch
+from tests.conftest import BUSINESS_TABLES, csrf_token
+from tests.factories import make_applicant, make_company, valid_nik
+from tests.web.helpers import page_text
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+TOKEN_PAGE = "/resetmypassword/form"
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _preview(client, entity: str, content: bytes, name: str = "data.xlsx"):  # noqa: ANN001, ANN202
+    return client.post("/imports/preview", data={
+        "csrf_token": csrf_token(client, TOKEN_PAGE), "entity": entity, "file": (io.BytesIO(content), name),
+    }, content_type="multipart/form-data", follow_redirects=True)
+
+
+def _batch_id(page: str) -> int:
+    return int(re.search(r"/imports/apply/(\d+)", page).group(1))
+
+
+def _fingerprint(app) -> dict[str, str]:  # noqa: ANN001
+    """Row count and a checksum of every business table (and the import records)."""
+    with app.app_context():
+        result = {}
+        for table in (*BUSINESS_TABLES, "import_batch"):
+            rows = db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
+            result[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return result
+
+
+def test_export_change_three_cells_import_shows_three_updates_and_applies_them(app, login_as):
+    with app.app_context():
+        companies = [make_company(name=f"PT Putaran {n}") for n in range(6)]
+        nibs = [c.nib for c in companies]
+    client = login_as("Front Office")
+    book = load_workbook(io.BytesIO(client.get("/companyview/export_xlsx").data))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    name_col, phone_col = header.index("Nama perusahaan") + 1, header.index("Telepon") + 1
+    nib_col = header.index("NIB") + 1
+    rows = {sheet.cell(r, nib_col).value: r for r in range(2, sheet.max_row + 1)}
+    sheet.cell(rows[nibs[0]], name_col).value = "PT Putaran Baru"
+    sheet.cell(rows[nibs[1]], phone_col).value = "0563 21234"
+    sheet.cell(rows[nibs[2]], name_col).value = "PT Putaran Dua Baru"
+    changed = io.BytesIO()
+    book.save(changed)
+
+    page = page_text(_preview(client, "company", changed.getvalue(), "perusahaan.xlsx"))
+    assert "0 dibuat, 3 diperbarui, 3 tidak berubah, 0 kesalahan." in page, page[-3000:]
+    assert "PT Putaran 0" in page and "PT Putaran Baru" in page  # before -> after
+    with app.app_context():
+        assert db.session.scalar(select(Company.name).where(Company.nib == nibs[0])) == "PT Putaran 0", \
+            "nothing is written by a preview"
+    applied = page_text(client.post(f"/imports/apply/{_batch_id(page)}",
+                                    data={"csrf_token": csrf_token(client, TOKEN_PAGE)}, follow_redirects=True))
+    assert "0 dibuat, 3 diperbarui, 3 tidak berubah" in applied
+    with app.app_context():
+        current = dict(db.session.execute(select(Company.nib, Company.name).where(Company.nib.in_(nibs))).all())
+        assert current[nibs[0]] == "PT Putaran Baru" and current[nibs[2]] == "PT Putaran Dua Baru"
+        assert db.session.scalar(select(Company.phone).where(Company.nib == nibs[1])) == "056321234"
+        batch = db.session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+        assert (batch.status, batch.created, batch.updated, batch.unchanged, batch.user.username) == (
+            "applied", 0, 3, 3, "front_office")
+
+    undone = page_text(client.post(f"/imports/undo/{batch.id}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)},
+                                   follow_redirects=True))
+    assert "Impor dibatalkan." in undone
+    with app.app_context():
+        assert db.session.scalar(select(Company.name).where(Company.nib == nibs[0])) == "PT Putaran 0"
+
+
+def test_new_rows_are_created_and_row_errors_block_the_whole_file(app, login_as):
+    with app.app_context():
+        company = make_company(name="PT Induk")
+        company_id, company_nib = company.id, company.nib
+    client = login_as("Front Office")
+    good = _xlsx([["Nama lengkap", "NIK", "NIB Perusahaan", "Telepon"],
+                  ["Budi Baru", valid_nik(901), company_nib, "0812 3456 7890"]])
+    page = page_text(_preview(client, "applicant", good))
+    assert "1 dibuat, 0 diperbarui, 0 tidak berubah, 0 kesalahan." in page
+    client.post(f"/imports/apply/{_batch_id(page)}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)})
+    with app.app_context():
+        created = db.session.scalar(select(Applicant).where(Applicant.full_name == "Budi Baru"))
+        assert created.company_id == company_id
+
+    before = _fingerprint(app)
+    bad = _xlsx([["Nama lengkap", "NIK", "NIB Perusahaan"],
+                 ["Ani", "123", company_nib],
+                 ["Citra", valid_nik(902), "9999999999999"],
+                 ["Dewi", valid_nik(903), company_nib],
+                 ["Dewi Lagi", valid_nik(903), company_nib]])
+    page = page_text(_preview(client, "applicant", bad))
+    assert "NIK harus tepat 16 digit." in page
+    assert "Tidak ada perusahaan terdaftar dengan NIB 9999999999999." in page
+    assert "Kunci ganda" in page
+    assert "/imports/apply/" not in page, "no apply while errors remain"
+    errors = client.get(re.search(r'href="(/imports/errors/\d+)"', page).group(1))
+    error_rows = list(load_workbook(io.BytesIO(errors.data)).active.iter_rows(values_only=True))
+    assert error_rows[0][-1] == "Kesalahan" and len(error_rows) == 4
+    after = _fingerprint(app)
+    after.pop("import_batch"), before.pop("import_batch")
+    assert after == before, "a refused file changes nothing"
+
+
+def _zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (300 * 2**20))
+    return out.getvalue()
+
+
+def _macro_workbook() -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(_xlsx([["Nama perusahaan", "NIB"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            archive.writestr(item, source.read(item))
+        archive.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    return out.getvalue()
+
+
+HOSTILE = {
+    "not a zip": (b"nama,nib\nPT A,9120000000001\n", "bukan"),
+    "empty": (b"", "kosong"),
+    "password-protected": (bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 512, "kata sandi"),
+    "zip bomb": (_zip_bomb(), "terlalu besar"),
+    "macros": (_macro_workbook(), "makro"),
+    "wrong headers": (_xlsx([["Nama", "Alamat Rumah"], ["x", "y"]]), "Kolom"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_file_gets_a_message_and_changes_nothing(app, login_as, name):
+    with app.app_context():
+        make_company(name="PT Tetap")
+        make_applicant()
+    before = _fingerprint(app)
+    content, fragment = HOSTILE[name]
+    page = page_text(_preview(login_as("Front Office"), "company", content))
+    assert fragment.lower() in page.lower(), page[-2000:]
+    assert _fingerprint(app) == before, "tables and checksums unchanged, no import recorded"
+
+
+def test_template_has_the_columns_and_only_the_front_office_imports(app, login_as):
+    template = login_as("Front Office").get("/imports/template/company")
+    header = [c.value for c in load_workbook(io.BytesIO(template.data)).active[1]]
+    assert header[:3] == ["Nama perusahaan", "Bentuk badan usaha", "NIB"]
+    assert login_as("Back Office").get("/imports/").status_code in (302, 403)
