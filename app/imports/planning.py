@@ -26,14 +26,14 @@ class ImportRefused(ValueError):
     """str(exc) is an Indonesian message; nothing was written."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     column: str
     before: Any
     after: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedRow:
     row: int
     action: str

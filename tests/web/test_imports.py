@@ -141,7 +141,28 @@ def _macro_workbook() -> bytes:
     return out.getvalue()
 
 
+def _replaced(member: str, data: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(_xlsx([["Nama perusahaan", "NIB"], ["PT A", "9120000000001"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            archive.writestr(item.filename, data if item.filename == member else source.read(item))
+    return out.getvalue()
+
+
+_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 9))
+    + ']><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&lol8;</workbook>'
+)
+_MILLION_ROWS = (
+    '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+    '2006/main"><dimension ref="A1:C1048576"/><sheetData/></worksheet>'
+)
+
 HOSTILE = {
+    "entity bomb": (_replaced("xl/workbook.xml", _LAUGHS.encode()), "entitas XML"),
+    "a million rows claimed": (_replaced("xl/worksheets/sheet1.xml", _MILLION_ROWS.encode()), "1.048.576 baris"),
     "not a zip": (b"nama,nib\nPT A,9120000000001\n", "bukan"),
     "empty": (b"", "kosong"),
     "password-protected": (bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 512, "kata sandi"),
