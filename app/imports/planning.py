@@ -88,6 +88,13 @@ def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> Impor
             plan.rows.append(PlannedRow(row.row, CREATE, key, values))
             continue
         changed = {name: value for name, value in values.items() if name != spec.key and getattr(record, name) != value}
+        fixed = [name for name in changed if name in spec.immutable and not _same(getattr(record, name), changed[name])]
+        if fixed:
+            errors = tuple(RowError(row.row, _header(spec, name), "Tidak dapat diubah lewat impor pada data yang sudah ada.")
+                           for name in fixed)
+            plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=errors))
+            continue
+        changed = {name: value for name, value in changed.items() if name not in spec.immutable}
         if not changed:
             plan.rows.append(PlannedRow(row.row, UNCHANGED, key, {}, record.id))
             continue
@@ -108,9 +115,20 @@ def _present_columns(spec: ImportSpec, sheet: ParsedSheet) -> set[str]:
     return {c.key for c in spec.columns if {norm(c.header), *map(norm, c.aliases)} & found}
 
 
+def _same(stored: Any, imported: Any) -> bool:  # noqa: ANN401
+    """Equal, reading a zone-less stored instant as UTC (SQLite keeps no zone)."""
+    if isinstance(stored, dt.datetime) and isinstance(imported, dt.datetime):
+        return (stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)) == imported
+    return stored == imported
+
+
+_COLUMN_OF = {"company_id": ("company", "company_nib"), "applicant_id": ("applicant_nik",),
+              "permit_type_id": ("permit_type",)}
+
+
 def _header(spec: ImportSpec, attribute: str) -> str:
-    column = "company" if attribute == "company_id" else attribute
-    return next((c.header for c in spec.columns if c.key == column), attribute)
+    columns = _COLUMN_OF.get(attribute, (attribute,))
+    return next((c.header for c in spec.columns if c.key in columns), attribute)
 
 
 def _shown(session: Session, attribute: str, value: Any) -> Any:  # noqa: ANN401
@@ -130,16 +148,21 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
     creates = [row.values for row in plan.rows if row.action == CREATE]
     updates = [row for row in plan.rows if row.action == UPDATE]
     created_ids: list[int] = []
-    table = model.__table__  # Core: the ORM's per-object bookkeeping is not needed for a bulk insert
-    for start in range(0, len(creates), CHUNK):
-        created_ids += session.connection().execute(
-            insert(table).returning(table.c.id), creates[start : start + CHUNK]
-        ).scalars().all()
+    if plan.spec.create is not None:
+        created_ids = plan.spec.create(session, creates, batch.user_id)
+    else:
+        table = model.__table__  # Core: the ORM's per-object bookkeeping is not needed for a bulk insert
+        for start in range(0, len(creates), CHUNK):
+            created_ids += session.connection().execute(
+                insert(table).returning(table.c.id), creates[start : start + CHUNK]
+            ).scalars().all()
     before = []
     if updates:
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_([u.record_id for u in updates])))}
         before = [{"id": u.record_id, **{k: _json(getattr(records[u.record_id], k)) for k in u.values}} for u in updates]
         session.execute(update(model), [{"id": u.record_id, **u.values} for u in updates])
+    if plan.spec.after_apply is not None:
+        plan.spec.after_apply(session, creates)
     batch.status = ImportStatus.APPLIED.value
     batch.applied_at = now
     batch.created, batch.updated = len(creates), len(updates)
@@ -147,7 +170,7 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
     batch.undo = {"created": created_ids, "updated": before}
 
 
-def undo_batch(session: Session, batch: ImportBatch, model: type, now: dt.datetime, timezone: str) -> None:
+def undo_batch(session: Session, batch: ImportBatch, spec: ImportSpec, now: dt.datetime, timezone: str) -> None:
     """Takes an import back on the day it was applied: restores updated rows, deletes created ones
     (refused if anything refers to them by now). The caller commits."""
 
@@ -157,12 +180,17 @@ def undo_batch(session: Session, batch: ImportBatch, model: type, now: dt.dateti
     zone = ZoneInfo(timezone)
     if applied.astimezone(zone).date() != now.astimezone(zone).date():
         raise ImportRefused("Impor hanya dapat dibatalkan pada hari yang sama dengan penerapannya.")
+    model = spec.model
     undo = batch.undo or {}
     if undo.get("updated"):
         session.execute(update(model), [_unjson(model, row) for row in undo["updated"]])
     created = undo.get("created") or []
+    if spec.before_undo is not None and created:
+        spec.before_undo(session, created)
     for start in range(0, len(created), CHUNK):
         session.execute(model.__table__.delete().where(model.id.in_(created[start : start + CHUNK])))
+    if spec.after_undo is not None:
+        spec.after_undo(session)
     batch.status = ImportStatus.UNDONE.value
     batch.undone_at = now
 

@@ -7,21 +7,36 @@ what the database stores.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import LEGAL_FORMS, Applicant, Company
+from app.models import (
+    LEGAL_FORMS,
+    Applicant,
+    Company,
+    Dossier,
+    NumberCounter,
+    PermitType,
+    RegisterEntry,
+    StageEvent,
+)
 from app.regions import kecamatan_choices
 from app.security import roles
+from app.sop.calendar import WorkingCalendar
+from app.sop.intake import open_dossier
+from app.sop.numbering import REGISTER_SERIES
 from app.spreadsheets.reading import Column
 from app.validators import normalize_email, normalize_nib, normalize_nik, normalize_npwp, normalize_phone
+from app.views.dossiers import DOSSIER_LABELS
 from app.views.parties import APPLICANT_LABELS, COMPANY_LABELS
+from app.views.register import REGISTER_LABELS
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,22 @@ class ImportSpec:
     # Turns the checked values of one row into model attributes; raises ValueError(column, message).
     resolve: Callable[[Session, dict[str, Any]], dict[str, Any]]
     required_on_create: tuple[str, ...] = ()
+    # (permission, resource) pairs the user needs; by default can_add and can_edit on `resource`.
+    permissions: tuple[tuple[str, str], ...] = ()
+    # Run after the rows are written, in the same transaction (e.g. number counters).
+    after_apply: Callable[[Session, list[dict[str, Any]]], None] | None = None
+    after_undo: Callable[[Session], None] | None = None
+    # Creates rows itself instead of a bulk INSERT (e.g. dossiers open through the SOP engine);
+    # returns the new ids. Called with (session, values of each new row, importing user's id).
+    create: Callable[[Session, list[dict[str, Any]], int | None], list[int]] | None = None
+    # Removes what hangs off created rows before an undo deletes them (e.g. their history).
+    before_undo: Callable[[Session, list[int]], None] | None = None
+    # Attributes a re-import may not change on an existing row.
+    immutable: tuple[str, ...] = ()
+
+    @property
+    def needed_permissions(self) -> tuple[tuple[str, str], ...]:
+        return self.permissions or (("can_add", self.resource), ("can_edit", self.resource))
 
     def header(self, key: str) -> str:
         return next(c.header for c in self.columns if c.key == key)
@@ -152,3 +183,143 @@ def _resolve_applicant_company(session: Session, values: dict[str, Any]) -> dict
                               f"Perusahaan '{name}' {problem}; isi kolom NIB Perusahaan.")
         values["company_id"] = ids[0]
     return values
+
+
+def register_spec() -> ImportSpec:
+    """Lines of the paper register kept before Loket: they carry their own year and line number,
+    refer to companies and applicants already registered (import those first), and have no dossier.
+    The register's number counter moves past them, so new numbers never repeat an old line."""
+    def col(key: str, **kwargs) -> Column:  # noqa: ANN003
+        return Column(key, _label(REGISTER_LABELS, key), aliases=_aliases(REGISTER_LABELS, key), **kwargs)
+
+    columns = (
+        col("register_number", required=True, max_length=60),
+        col("year", kind="int", required=True),
+        col("seq", kind="int", required=True),
+        col("entry_date", kind="date", required=True),
+        col("permit_number", required=True, max_length=80),
+        Column("company_nib", "NIB Perusahaan", required=True, check=_message(normalize_nib)),
+        Column("applicant_nik", "NIK Pemohon", required=True, check=_message(normalize_nik)),
+        col("permit_type", required=True, max_length=200),
+        col("issue_date", kind="date", required=True),
+        col("archive_box", max_length=40),
+        col("archive_shelf", max_length=40),
+    )
+    seen: dict[tuple[int, int], str] = {}
+
+    def resolve(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+        values = dict(values)
+        number, year, seq = values["register_number"], values["year"], values["seq"]
+        if not 1950 <= year <= 2100:
+            raise CellProblem(_label(REGISTER_LABELS, "year"), f"Tahun {year} tidak masuk akal.")
+        if seq < 1:
+            raise CellProblem(_label(REGISTER_LABELS, "seq"), "Nomor urut dimulai dari 1.")
+        if seen.setdefault((year, seq), number) != number:
+            raise CellProblem(_label(REGISTER_LABELS, "seq"),
+                              f"Nomor urut {seq} tahun {year} juga dipakai {seen[(year, seq)]} di berkas ini.")
+        taken = session.scalar(select(RegisterEntry.register_number).where(
+            RegisterEntry.year == year, RegisterEntry.seq == seq, RegisterEntry.register_number != number))
+        if taken:
+            raise CellProblem(_label(REGISTER_LABELS, "seq"), f"Nomor urut {seq} tahun {year} sudah dipakai {taken}.")
+        values["company_id"] = _lookup(session, select(Company.id).where(Company.nib == values.pop("company_nib")),
+                                       "NIB Perusahaan", "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu.")
+        values["applicant_id"] = _lookup(session, select(Applicant.id).where(Applicant.nik == values.pop("applicant_nik")),
+                                         "NIK Pemohon", "Pemohon dengan NIK ini belum terdaftar; impor pemohon dulu.")
+        permit_type = values.pop("permit_type")
+        values["permit_type_id"] = _lookup(
+            session, select(PermitType.id).where(or_(PermitType.name == permit_type, PermitType.code == permit_type)),
+            _label(REGISTER_LABELS, "permit_type"), f"Jenis izin '{permit_type}' tidak dikenal.")
+        return values
+
+    return ImportSpec("register", _l("Register book"), RegisterEntry, roles.REGISTER_ENTRY, "register_number",
+                      columns, resolve, permissions=(("can_edit", roles.REGISTER_ENTRY),),
+                      after_apply=_move_register_counters, after_undo=_recount_register_counters)
+
+
+def _lookup(session: Session, query, column: str, message: str) -> int:  # noqa: ANN001
+    found = session.scalar(query)
+    if found is None:
+        raise CellProblem(column, message)
+    return found
+
+
+def _move_register_counters(session: Session, created: list[dict[str, Any]]) -> None:
+    """Every year's REGISTER counter ends at least at the highest line imported for that year."""
+    highest: dict[int, int] = {}
+    for values in created:
+        highest[values["year"]] = max(highest.get(values["year"], 0), values["seq"])
+    for year, seq in highest.items():
+        counter = session.get(NumberCounter, (REGISTER_SERIES, year))
+        if counter is None:
+            session.add(NumberCounter(series=REGISTER_SERIES, year=year, last_seq=seq))
+        elif counter.last_seq < seq:
+            counter.last_seq = seq
+
+
+def _recount_register_counters(session: Session) -> None:
+    """After an undo: each year's counter is again the highest line left (numbers are gapless)."""
+    session.flush()
+    highest = dict(session.execute(
+        select(RegisterEntry.year, func.max(RegisterEntry.seq)).group_by(RegisterEntry.year)).all())
+    for counter in session.scalars(select(NumberCounter).where(NumberCounter.series == REGISTER_SERIES)):
+        counter.last_seq = highest.get(counter.year, 0)
+
+
+def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
+    """Dossiers from a SiCantik or OSS extract. A new one is opened exactly as the counter opens
+    one (first stage, SLA promise, history), but keeps the extract's registration number, so the
+    next extract updates it instead of opening it twice. A date without a time counts from the
+    office's opening. Parties, permit type and date of an existing dossier never change."""
+    labels = DOSSIER_LABELS
+    columns = (
+        Column("receipt_number", _label(labels, "receipt_number"), required=True, max_length=20,
+               aliases=(*_aliases(labels, "receipt_number"), "No Pendaftaran", "Nomor Permohonan", "No Permohonan")),
+        Column("submitted_at", _label(labels, "submitted_at"), kind="date", required=True,
+               aliases=(*_aliases(labels, "submitted_at"), "Tanggal Daftar", "Tanggal Permohonan")),
+        Column("company_nib", "NIB Perusahaan", required=True, check=_message(normalize_nib), aliases=("NIB",)),
+        Column("applicant_nik", "NIK Pemohon", required=True, check=_message(normalize_nik), aliases=("NIK",)),
+        Column("permit_type", _label(labels, "permit_type"), required=True, max_length=200),
+        Column("site_address", _label(labels, "site_address"), max_length=300),
+        Column("site_area_m2", _label(labels, "site_area_m2"), kind="int"),
+        Column("vehicle_capacity", _label(labels, "vehicle_capacity"), kind="int"),
+        Column("notes", _label(labels, "notes"), max_length=2000),
+    )
+
+    def resolve(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+        values = dict(values)
+        values["receipt_number"] = values["receipt_number"].strip().upper()
+        day = values["submitted_at"]
+        if isinstance(day, dt.date) and not isinstance(day, dt.datetime):
+            values["submitted_at"] = dt.datetime.combine(day, calendar.opens, tzinfo=calendar.tz).astimezone(dt.UTC)
+        values["company_id"] = _lookup(session, select(Company.id).where(Company.nib == values.pop("company_nib")),
+                                       "NIB Perusahaan", "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu.")
+        values["applicant_id"] = _lookup(session, select(Applicant.id).where(Applicant.nik == values.pop("applicant_nik")),
+                                         "NIK Pemohon", "Pemohon dengan NIK ini belum terdaftar; impor pemohon dulu.")
+        permit_type = values.pop("permit_type")
+        values["permit_type_id"] = _lookup(
+            session, select(PermitType.id).where(or_(PermitType.name == permit_type, PermitType.code == permit_type)),
+            _label(labels, "permit_type"), f"Jenis izin '{permit_type}' tidak dikenal.")
+        return values
+
+    def create(session: Session, rows: list[dict[str, Any]], actor_id: int | None) -> list[int]:
+        permit_types: dict[int, PermitType] = {}
+        ids = []
+        for values in rows:
+            type_id = values["permit_type_id"]
+            permit_type = permit_types.get(type_id) or permit_types.setdefault(type_id, session.get(PermitType, type_id))
+            fields = {k: v for k, v in values.items() if k not in ("permit_type_id", "submitted_at", "receipt_number")}
+            with session.no_autoflush:
+                dossier = open_dossier(Dossier(**fields), permit_type, values["submitted_at"], calendar, actor_id)
+                dossier.receipt_number = values["receipt_number"]
+            session.add(dossier)
+            session.flush()
+            ids.append(dossier.id)
+        return ids
+
+    def before_undo(session: Session, created: list[int]) -> None:
+        # History is append-only for the ORM; an undone import takes its own submit rows back.
+        session.execute(StageEvent.__table__.delete().where(StageEvent.dossier_id.in_(created)))
+
+    return ImportSpec("dossier", _l("Dossiers"), Dossier, roles.DOSSIER, "receipt_number", columns, resolve,
+                      create=create, before_undo=before_undo,
+                      immutable=("company_id", "applicant_id", "permit_type_id", "submitted_at"))

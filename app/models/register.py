@@ -25,7 +25,8 @@ class RegisterEntry(Model):
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     entry_date: Mapped[dt.date] = mapped_column(Date)
-    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    # None for a line copied from the paper register of the years before Loket (imported).
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), unique=True)
     permit_number: Mapped[str] = mapped_column(String(80), unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicant.id"), index=True)
@@ -36,7 +37,7 @@ class RegisterEntry(Model):
     archive_box: Mapped[str | None] = mapped_column(String(40))
     archive_shelf: Mapped[str | None] = mapped_column(String(40))
 
-    dossier: Mapped[Dossier] = relationship()
+    dossier: Mapped[Dossier | None] = relationship()
     company: Mapped[Company] = relationship()
     applicant: Mapped[Applicant] = relationship()
     permit_type: Mapped[PermitType] = relationship()

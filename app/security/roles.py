@@ -110,7 +110,7 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # book and batches of permits.
     ARSIPARIS: {
         **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE,
-        ARCHIVE_REPORT: REQUEST,
+        ARCHIVE_REPORT: REQUEST, SPREADSHEET_IMPORT: ("can_import",),
     },
     # Reads everything, exports the monthly registers, and may download anyone's report.
     SUPERVISOR: {

@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.imports.planning import CREATE, ERROR, UNCHANGED, UPDATE, ImportRefused, apply_plan, plan_import, undo_batch
-from app.imports.specs import ImportSpec, applicant_spec, company_spec
+from app.imports.specs import ImportSpec, applicant_spec, company_spec, dossier_spec, register_spec
 from app.models import ImportBatch
+from app.office import office_calendar
 from app.security import roles as resources
 from app.spreadsheets.reading import SpreadsheetRefused, read_sheet
 from app.spreadsheets.writing import write_error_workbook, write_template
@@ -33,7 +34,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def import_specs() -> dict[str, ImportSpec]:
-    specs = (company_spec(current_app.config["OFFICE_REGENCY_CODE"]), applicant_spec())
+    specs = (company_spec(current_app.config["OFFICE_REGENCY_CODE"]), applicant_spec(), register_spec(),
+             dossier_spec(office_calendar()))
     return {spec.entity: spec for spec in specs}
 
 
@@ -45,7 +47,7 @@ def _imports_dir() -> Path:
 
 def _may_import(spec: ImportSpec) -> bool:
     sm = current_app.appbuilder.sm
-    return sm.has_access("can_add", spec.resource) and sm.has_access("can_edit", spec.resource)
+    return all(sm.has_access(permission, resource) for permission, resource in spec.needed_permissions)
 
 
 def _spec_or_404(entity: str) -> ImportSpec:
@@ -161,7 +163,7 @@ class SpreadsheetImportView(BaseView):
     def undo(self, batch_id: int):  # noqa: ANN201
         batch, spec, _ = _own_batch(batch_id)
         try:
-            undo_batch(db.session, batch, spec.model, dt.datetime.now(dt.UTC), current_app.config["OFFICE_TIMEZONE"])
+            undo_batch(db.session, batch, spec, dt.datetime.now(dt.UTC), current_app.config["OFFICE_TIMEZONE"])
             db.session.commit()
         except ImportRefused as exc:
             db.session.rollback()

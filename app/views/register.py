@@ -7,6 +7,27 @@ from app.models import RegisterEntry
 from app.security import roles
 from app.views.base import LoketModelView
 
+REGISTER_LABELS = {
+    "register_number": _l("Register no."),
+    "year": _l("Year"),
+    "seq": _l("Sequence"),
+    "entry_date": _l("Date"),
+    "dossier": _l("Dossier"),
+    "dossier.receipt_number": _l("Dossier"),
+    "permit_number": _l("Permit no."),
+    "company": _l("Company"),
+    "company.name": _l("Company"),
+    "applicant": _l("Applicant"),
+    "applicant.full_name": _l("Applicant"),
+    "permit_type": _l("Permit type"),
+    "permit_type.name": _l("Permit type"),
+    "issue_date": _l("Issue date"),
+    "book_page": _l("Book page"),
+    "book_line": _l("Book line"),
+    "archive_box": _l("Archive box"),
+    "archive_shelf": _l("Archive shelf"),
+}
+
 
 class RegisterEntryView(LoketModelView):
     """Register lines are written by numbering; archivists fill in where the paper went."""
@@ -17,26 +38,7 @@ class RegisterEntryView(LoketModelView):
     list_title = _l("Register book")
     show_title = _l("Register entry")
     edit_title = _l("Edit archive location")
-    label_columns = {
-        "register_number": _l("Register no."),
-        "year": _l("Year"),
-        "seq": _l("Sequence"),
-        "entry_date": _l("Date"),
-        "dossier": _l("Dossier"),
-        "dossier.receipt_number": _l("Dossier"),
-        "permit_number": _l("Permit no."),
-        "company": _l("Company"),
-        "company.name": _l("Company"),
-        "applicant": _l("Applicant"),
-        "applicant.full_name": _l("Applicant"),
-        "permit_type": _l("Permit type"),
-        "permit_type.name": _l("Permit type"),
-        "issue_date": _l("Issue date"),
-        "book_page": _l("Book page"),
-        "book_line": _l("Book line"),
-        "archive_box": _l("Archive box"),
-        "archive_shelf": _l("Archive shelf"),
-    }
+    label_columns = REGISTER_LABELS
     list_columns = [
         "register_number", "entry_date", "permit_number", "company.name", "applicant.full_name",
         "permit_type.name", "archive_box", "archive_shelf",

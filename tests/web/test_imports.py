@@ -189,3 +189,105 @@ def test_template_has_the_columns_and_only_the_front_office_imports(app, login_a
     header = [c.value for c in load_workbook(io.BytesIO(template.data)).active[1]]
     assert header[:3] == ["Nama perusahaan", "Bentuk badan usaha", "NIB"]
     assert login_as("Back Office").get("/imports/").status_code in (302, 403)
+
+
+def test_archivist_imports_the_old_paper_register_and_the_counter_moves_past_it(app, login_as):
+    from app.models import NumberCounter, RegisterEntry
+
+    with app.app_context():
+        company = make_company(name="PT Lama")
+        applicant = make_applicant(company)
+        nib, nik = company.nib, applicant.nik
+    header = ["Nomor register", "Tahun", "Nomor urut", "Tanggal", "Nomor izin", "NIB Perusahaan", "NIK Pemohon",
+              "Jenis Izin", "Tanggal terbit", "Boks arsip", "Rak arsip"]
+    rows = [header,
+            ["REG/0001/2019", 2019, 1, "02/01/2019", "503/0001/IPK/2019", nib, nik, "Izin Pool Kendaraan",
+             "02/01/2019", "BOKS 2019-001", "RAK A-1"],
+            ["REG/0002/2019", 2019, 2, "09/01/2019", "503/0002/IPK/2019", nib, nik, "IZIN_POOL_KENDARAAN",
+             "09/01/2019", None, None]]
+    archivist = login_as("Arsiparis")
+    page = page_text(_preview(archivist, "register", _xlsx(rows), "register-2019.xlsx"))
+    assert "2 dibuat, 0 diperbarui, 0 tidak berubah, 0 kesalahan." in page, page[-2000:]
+    archivist.post(f"/imports/apply/{_batch_id(page)}", data={"csrf_token": csrf_token(archivist, TOKEN_PAGE)})
+    with app.app_context():
+        lines = db.session.execute(select(RegisterEntry.register_number, RegisterEntry.dossier_id, RegisterEntry.seq)
+                                   .where(RegisterEntry.year == 2019).order_by(RegisterEntry.seq)).all()
+        assert lines == [("REG/0001/2019", None, 1), ("REG/0002/2019", None, 2)]
+        assert db.session.get(NumberCounter, ("REGISTER", 2019)).last_seq == 2
+
+    clash = [header,
+             ["REG/0099/2019", 2019, 2, "10/01/2019", "503/0099/IPK/2019", nib, nik, "Izin Pool Kendaraan",
+              "10/01/2019", None, None],
+             ["REG/0003/2019", 2019, 3, "10/01/2019", "503/0003/IPK/2019", "9120000099999", nik,
+              "Izin Pool Kendaraan", "10/01/2019", None, None],
+             ["REG/0004/2019", 2019, 4, "10/01/2019", "503/0004/IPK/2019", nib, nik, "Izin Lain", "10/01/2019",
+              None, None]]
+    page = page_text(_preview(archivist, "register", _xlsx(clash)))
+    assert "Nomor urut 2 tahun 2019 sudah dipakai REG/0002/2019." in page
+    assert "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu." in page
+    assert "Jenis izin 'Izin Lain' tidak dikenal." in page
+
+    with app.app_context():
+        batch_id = db.session.scalar(select(ImportBatch.id).where(ImportBatch.status == "applied"))
+    archivist.post(f"/imports/undo/{batch_id}", data={"csrf_token": csrf_token(archivist, TOKEN_PAGE)})
+    with app.app_context():
+        assert db.session.scalar(select(RegisterEntry.id).where(RegisterEntry.year == 2019)) is None
+        assert db.session.get(NumberCounter, ("REGISTER", 2019)).last_seq == 0
+    form = page_text(archivist.get("/imports/"))
+    assert 'value="register"' in form and 'value="company"' not in form, "each imports only what it may write"
+
+
+def test_a_sicantik_extract_opens_dossiers_through_the_sop_and_updates_them_on_the_next_extract(app, login_as):
+    import datetime as dt
+
+    from app.models import Dossier, StageEvent
+
+    with app.app_context():
+        company = make_company(name="PT Ekstrak")
+        applicant = make_applicant(company)
+        other = make_company(name="PT Lain")
+        nib, nik, other_nib = company.nib, applicant.nik, other.nib
+    header = ["Nomor Permohonan", "Tanggal Daftar", "NIB", "NIK", "Jenis Izin", "Alamat lokasi pool", "Catatan"]
+    extract = [header,
+               ["SCT-2026-00017", "03/11/2026", nib, nik, "Izin Pool Kendaraan", "Jl. Sosok Km 2", None],
+               ["SCT-2026-00018", "04/11/2026", nib, nik, "Izin Pool Kendaraan", None, "dari OSS"]]
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "dossier", _xlsx(extract), "sicantik.xlsx"))
+    assert "2 dibuat, 0 diperbarui, 0 tidak berubah, 0 kesalahan." in page, page[-2000:]
+    client.post(f"/imports/apply/{_batch_id(page)}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)})
+    with app.app_context():
+        dossier = db.session.scalar(select(Dossier).where(Dossier.receipt_number == "SCT-2026-00017"))
+        assert (dossier.stage.code, dossier.status, dossier.site_address) == ("BERKAS", "in_progress", "Jl. Sosok Km 2")
+        submitted = dossier.submitted_at if dossier.submitted_at.tzinfo else dossier.submitted_at.replace(tzinfo=dt.UTC)
+        assert submitted == dt.datetime(2026, 11, 3, 0, 30, tzinfo=dt.UTC), "the office's opening, 07:30 WIB"
+        assert dossier.due_at is not None
+        events = db.session.scalars(select(StageEvent.action).where(StageEvent.dossier_id == dossier.id)).all()
+        assert events == ["submit"]
+
+    later = [header,
+             ["SCT-2026-00017", "03/11/2026", nib, nik, "Izin Pool Kendaraan", "Jl. Sosok Km 2,5", None],
+             ["SCT-2026-00018", "04/11/2026", other_nib, nik, "Izin Pool Kendaraan", None, "dari OSS"]]
+    page = page_text(_preview(client, "dossier", _xlsx(later)))
+    assert "Jl. Sosok Km 2,5" in page and "0 dibuat, 1 diperbarui" in page
+    assert "Tidak dapat diubah lewat impor pada data yang sudah ada." in page, "the parties are fixed by the receipt"
+
+
+def test_undoing_a_dossier_import_takes_back_its_dossiers_and_their_history(app, login_as):
+    from app.models import Dossier, StageEvent
+
+    with app.app_context():
+        company = make_company()
+        nib, nik = company.nib, make_applicant(company).nik
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "dossier", _xlsx([
+        ["Nomor Pendaftaran", "Diajukan", "NIB Perusahaan", "NIK Pemohon", "Jenis Izin"],
+        ["SCT-2026-00031", "05/11/2026", nib, nik, "IZIN_POOL_KENDARAAN"]])))
+    client.post(f"/imports/apply/{_batch_id(page)}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)})
+    with app.app_context():
+        batch_id = db.session.scalar(select(ImportBatch.id).where(ImportBatch.status == "applied"))
+    done = page_text(client.post(f"/imports/undo/{batch_id}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)},
+                                 follow_redirects=True))
+    assert "Impor dibatalkan." in done
+    with app.app_context():
+        assert db.session.scalar(select(Dossier.id).where(Dossier.receipt_number == "SCT-2026-00031")) is None
+        assert db.session.scalar(select(StageEvent.id)) is None

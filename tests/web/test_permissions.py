@@ -57,8 +57,9 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "ReportJob": {"list": STAFF, "show": STAFF, "download_job": STAFF},
     "MonthlyReport": {"request": {SUP}},
     "ArchiveReport": {"request": {ARS}},
-    # Only the Front Office adds and edits companies and applicants, so only it imports them.
-    "SpreadsheetImport": {"import": {FO}},
+    # The Front Office imports companies and applicants (it alone adds and edits them); the
+    # archivist imports the old paper register.
+    "SpreadsheetImport": {"import": {FO, ARS}},
     # A permit type's SOP sheet is for everyone who reads the SOP; loading a new SOP is Admin's.
     "SopSheet": {"import": NOBODY, "export": STAFF},
 }
