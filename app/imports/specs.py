@@ -221,19 +221,29 @@ def register_spec() -> ImportSpec:
             RegisterEntry.year == year, RegisterEntry.seq == seq, RegisterEntry.register_number != number))
         if taken:
             raise CellProblem(_label(REGISTER_LABELS, "seq"), f"Nomor urut {seq} tahun {year} sudah dipakai {taken}.")
-        values["company_id"] = _lookup(session, select(Company.id).where(Company.nib == values.pop("company_nib")),
-                                       "NIB Perusahaan", "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu.")
-        values["applicant_id"] = _lookup(session, select(Applicant.id).where(Applicant.nik == values.pop("applicant_nik")),
-                                         "NIK Pemohon", "Pemohon dengan NIK ini belum terdaftar; impor pemohon dulu.")
-        permit_type = values.pop("permit_type")
-        values["permit_type_id"] = _lookup(
-            session, select(PermitType.id).where(or_(PermitType.name == permit_type, PermitType.code == permit_type)),
-            _label(REGISTER_LABELS, "permit_type"), f"Jenis izin '{permit_type}' tidak dikenal.")
-        return values
+        other = session.scalar(select(RegisterEntry.register_number).where(
+            RegisterEntry.permit_number == values["permit_number"], RegisterEntry.register_number != number))
+        if other:
+            raise CellProblem(_label(REGISTER_LABELS, "permit_number"),
+                              f"Nomor izin ini sudah tercatat pada register {other}.")
+        return _resolve_parties(session, values, _label(REGISTER_LABELS, "permit_type"))
 
     return ImportSpec("register", _l("Register book"), RegisterEntry, roles.REGISTER_ENTRY, "register_number",
                       columns, resolve, permissions=(("can_edit", roles.REGISTER_ENTRY),),
                       after_apply=_move_register_counters, after_undo=_recount_register_counters)
+
+
+def _resolve_parties(session: Session, values: dict[str, Any], permit_type_header: str) -> dict[str, Any]:
+    """company_nib, applicant_nik and permit_type (name or code) -> the ids of registered rows."""
+    values["company_id"] = _lookup(session, select(Company.id).where(Company.nib == values.pop("company_nib")),
+                                   "NIB Perusahaan", "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu.")
+    values["applicant_id"] = _lookup(session, select(Applicant.id).where(Applicant.nik == values.pop("applicant_nik")),
+                                     "NIK Pemohon", "Pemohon dengan NIK ini belum terdaftar; impor pemohon dulu.")
+    permit_type = values.pop("permit_type")
+    values["permit_type_id"] = _lookup(
+        session, select(PermitType.id).where(or_(PermitType.name == permit_type, PermitType.code == permit_type)),
+        permit_type_header, f"Jenis izin '{permit_type}' tidak dikenal.")
+    return values
 
 
 def _lookup(session: Session, query, column: str, message: str) -> int:  # noqa: ANN001
@@ -291,15 +301,7 @@ def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
         day = values["submitted_at"]
         if isinstance(day, dt.date) and not isinstance(day, dt.datetime):
             values["submitted_at"] = dt.datetime.combine(day, calendar.opens, tzinfo=calendar.tz).astimezone(dt.UTC)
-        values["company_id"] = _lookup(session, select(Company.id).where(Company.nib == values.pop("company_nib")),
-                                       "NIB Perusahaan", "Perusahaan dengan NIB ini belum terdaftar; impor perusahaan dulu.")
-        values["applicant_id"] = _lookup(session, select(Applicant.id).where(Applicant.nik == values.pop("applicant_nik")),
-                                         "NIK Pemohon", "Pemohon dengan NIK ini belum terdaftar; impor pemohon dulu.")
-        permit_type = values.pop("permit_type")
-        values["permit_type_id"] = _lookup(
-            session, select(PermitType.id).where(or_(PermitType.name == permit_type, PermitType.code == permit_type)),
-            _label(labels, "permit_type"), f"Jenis izin '{permit_type}' tidak dikenal.")
-        return values
+        return _resolve_parties(session, values, _label(labels, "permit_type"))
 
     def create(session: Session, rows: list[dict[str, Any]], actor_id: int | None) -> list[int]:
         permit_types: dict[int, PermitType] = {}

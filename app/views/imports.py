@@ -19,6 +19,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.imports.planning import CREATE, ERROR, UNCHANGED, UPDATE, ImportRefused, apply_plan, plan_import, undo_batch
@@ -132,9 +133,19 @@ class SpreadsheetImportView(BaseView):
             plan = plan_import(db.session, spec, sheet)
             apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
             db.session.commit()
-        except (SpreadsheetRefused, ImportRefused, FileNotFoundError) as exc:
+        except (SpreadsheetRefused, ImportRefused) as exc:
             db.session.rollback()
-            flash(str(exc) if not isinstance(exc, FileNotFoundError) else str(_l("The uploaded file is gone; upload it again.")), "danger")
+            flash(str(exc), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        except FileNotFoundError:
+            db.session.rollback()
+            flash(str(_l("The uploaded file is gone; upload it again.")), "danger")
+            return redirect(url_for("SpreadsheetImportView.form"))
+        except IntegrityError:
+            # Someone wrote a clashing row between the preview and now: nothing of the file is kept.
+            db.session.rollback()
+            flash(str(_l("The data changed meanwhile and the file now clashes with it; nothing was written. "
+                         "Check the file again.")), "danger")
             return redirect(url_for("SpreadsheetImportView.form"))
         flash(str(_l("Import applied: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
                      created=batch.created, updated=batch.updated, unchanged=batch.unchanged)), "success")
