@@ -72,3 +72,20 @@ def test_email_and_phone():
             normalize_email(bad)
     with pytest.raises(InvalidValue):
         normalize_phone("12345")
+
+
+def test_npwp_check_agrees_with_lokal_id_on_every_form():
+    """normalize_npwp skips lokal-id for the forms it only counts digits of; this keeps that true."""
+    from lokal import parse_npwp
+
+    samples = [
+        "012345678901000", "999999999999999", "000000000000000",  # 15 digits
+        "0123456789012345", "0000000000000000",  # 16 digits, 0-prefixed
+        "6108014508950001", "6108015508950001", "6108010000000000", "9999999999999999",  # NIK form
+    ]
+    for npwp in samples:
+        try:
+            ours = normalize_npwp(npwp) == npwp
+        except ValueError:
+            ours = False
+        assert ours == parse_npwp(npwp).valid, npwp
