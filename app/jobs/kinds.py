@@ -1,4 +1,5 @@
-"""What each kind of report job is: its parameters, who may ask for it, and how its file is made.
+"""What each kind of report job is: its parameters and how its file is made (who may ask for
+which is the views' business: app.views.reports, app.views.base).
 
 Builders gather rows from the database and hand them to reports/ (data in, bytes out); they
 report progress as (done, total) so the grid can draw a bar. A ReportRefused is a problem the
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,6 @@ class JobContext:
     @classmethod
     def current(cls) -> JobContext:
         config = current_app.config
-        # Without LOKET_PUBLIC_URL, QR codes point where the requester's browser reached us.
         return cls(
             office=Office.from_config(config, config.get("PUBLIC_BASE_URL") or "http://localhost"),
             print_workers=config["PRINT_WORKERS"] or os.cpu_count() or 1,
@@ -56,11 +56,10 @@ class JobContext:
         )
 
     def with_public_url(self, url: str | None) -> JobContext:
+        """Without LOKET_PUBLIC_URL, QR codes point where the requester's browser reached us."""
         if not url or current_app.config.get("PUBLIC_BASE_URL"):
             return self
-        office = Office(self.office.letterhead, self.office.signatory, self.office.paper_size,
-                        self.office.timezone, url.rstrip("/"))
-        return JobContext(office, self.print_workers, self.now)
+        return replace(self, office=replace(self.office, public_base_url=url.rstrip("/")))
 
 
 @dataclass(frozen=True)
