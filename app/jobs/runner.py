@@ -150,7 +150,8 @@ def reap(queue: JobQueue, local_host: str | None = None) -> list[int]:
 
 
 def purge() -> int:
-    """Deletes the files of jobs finished more than REPORT_RETENTION_DAYS ago; the rows stay."""
+    """Deletes the files of jobs finished more than REPORT_RETENTION_DAYS ago (the rows stay), and
+    uploaded import files as old."""
     before = _now() - dt.timedelta(days=current_app.config["REPORT_RETENTION_DAYS"])
     old = db.session.execute(
         select(ReportJob.id, ReportJob.result_file)
@@ -163,6 +164,11 @@ def purge() -> int:
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
+    # Uploaded spreadsheets are kept for their preview and apply; after that they are only copies.
+    uploads = Path(current_app.instance_path) / "imports"
+    for path in uploads.glob("*") if uploads.is_dir() else ():
+        if dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) < before:
+            path.unlink(missing_ok=True)
     return len(old)
 
 

@@ -40,7 +40,7 @@ def import_specs() -> dict[str, ImportSpec]:
     return {spec.entity: spec for spec in specs}
 
 
-def _imports_dir() -> Path:
+def imports_dir() -> Path:
     path = Path(current_app.instance_path) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -62,7 +62,7 @@ def _own_batch(batch_id: int) -> tuple[ImportBatch, ImportSpec, Path]:
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None or batch.user_id != current_user.id:
         abort(404)
-    return batch, _spec_or_404(batch.entity), _imports_dir() / f"{batch.sha256}.xlsx"
+    return batch, _spec_or_404(batch.entity), imports_dir() / f"{batch.sha256}.xlsx"
 
 
 class SpreadsheetImportView(BaseView):
@@ -99,7 +99,7 @@ class SpreadsheetImportView(BaseView):
         if upload is None or not upload.filename:
             flash(str(_l("Choose the .xlsx file to import.")), "danger")
             return redirect(url_for("SpreadsheetImportView.form"))
-        stored = _store(upload.stream, current_app.config["IMPORT_MAX_BYTES"])
+        stored = store_spreadsheet(upload.stream, current_app.config["IMPORT_MAX_BYTES"])
         if stored is None:
             flash(str(_l("The file is larger than the import limit; split it into smaller files.")), "danger")
             return redirect(url_for("SpreadsheetImportView.form"))
@@ -187,10 +187,10 @@ class SpreadsheetImportView(BaseView):
         return redirect(url_for("SpreadsheetImportView.form"))
 
 
-def _store(stream, max_bytes: int) -> tuple[str, Path] | None:  # noqa: ANN001
+def store_spreadsheet(stream, max_bytes: int) -> tuple[str, Path] | None:  # noqa: ANN001
     """Copies the upload under its SHA-256, reading at most max_bytes (+1 to know it is over)."""
     digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=_imports_dir(), delete=False, suffix=".part") as tmp:
+    with tempfile.NamedTemporaryFile(dir=imports_dir(), delete=False, suffix=".part") as tmp:
         size = 0
         while chunk := stream.read(64 * 1024):
             size += len(chunk)
@@ -201,6 +201,6 @@ def _store(stream, max_bytes: int) -> tuple[str, Path] | None:  # noqa: ANN001
             digest.update(chunk)
             tmp.write(chunk)
     sha = digest.hexdigest()
-    final = _imports_dir() / f"{sha}.xlsx"
+    final = imports_dir() / f"{sha}.xlsx"
     shutil.move(tmp.name, final)
     return sha, final

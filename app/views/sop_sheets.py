@@ -22,7 +22,7 @@ from app.sop.loader import load_sops
 from app.sop.schema import SopFileError
 from app.sop.sheet import read_sop_sheet, write_sop_sheet
 from app.spreadsheets.reading import SpreadsheetRefused, check_container
-from app.views.imports import XLSX, _imports_dir, _store
+from app.views.imports import XLSX, imports_dir, store_spreadsheet
 
 
 def _read(path: Path):  # noqa: ANN202
@@ -47,7 +47,7 @@ class SopSheetView(BaseView):
     @has_access
     def preview(self):  # noqa: ANN201
         upload = request.files.get("file")
-        stored = _store(upload.stream, current_app.config["IMPORT_MAX_BYTES"]) if upload and upload.filename else None
+        stored = store_spreadsheet(upload.stream, current_app.config["IMPORT_MAX_BYTES"]) if upload and upload.filename else None
         if stored is None:
             flash(str(_l("Choose the SOP sheet (.xlsx), at most the import limit.")), "danger")
             return redirect(url_for("SopSheetView.form"))
@@ -67,7 +67,7 @@ class SopSheetView(BaseView):
     def apply(self, sha: str):  # noqa: ANN201
         if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
             abort(404)
-        path = _imports_dir() / f"{sha}.xlsx"
+        path = imports_dir() / f"{sha}.xlsx"
         if not path.is_file():
             abort(404)
         try:

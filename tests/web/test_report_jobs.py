@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -184,8 +186,14 @@ def test_finished_files_are_purged_after_the_retention_period(app, login_as):
         db.session.execute(update(ReportJob).where(ReportJob.id == job_id).values(
             finished_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=app.config["REPORT_RETENTION_DAYS"] + 1)))
         db.session.commit()
+        old_upload = Path(app.instance_path) / "imports" / ("0" * 64 + ".xlsx")
+        old_upload.parent.mkdir(exist_ok=True)
+        old_upload.write_bytes(b"PK")
+        long_ago = (dt.datetime.now() - dt.timedelta(days=app.config["REPORT_RETENTION_DAYS"] + 1)).timestamp()
+        os.utime(old_upload, (long_ago, long_ago))
         assert purge() == 1
         assert not (reports_dir() / name).exists()
+        assert not old_upload.exists(), "an old uploaded spreadsheet goes too"
         assert db.session.get(ReportJob, job_id).result_file is None
     assert login_as("Supervisor").get(f"/reportjobview/download/{job_id}").status_code == 302
 
