@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, StageEvent
 from app.people import full_name
 from app.regions import region_name
+from app.sop.calendar import as_utc
 from app.sop.intake import SUBMIT_ACTION
 from app.sop.machine import Action
 from reports.papers import (
@@ -97,15 +98,11 @@ class Office:
 
     def day(self, value: dt.date | dt.datetime) -> str:
         if isinstance(value, dt.datetime):
-            return format_datetime(_utc(value), "d MMMM yyyy", tzinfo=ZoneInfo(self.timezone), locale="id")
+            return format_datetime(as_utc(value), "d MMMM yyyy", tzinfo=ZoneInfo(self.timezone), locale="id")
         return format_date(value, "d MMMM yyyy", locale="id")
 
     def moment(self, value: dt.datetime) -> str:
-        return format_datetime(_utc(value), "d MMMM yyyy HH.mm 'WIB'", tzinfo=ZoneInfo(self.timezone), locale="id")
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+        return format_datetime(as_utc(value), "d MMMM yyyy HH.mm 'WIB'", tzinfo=ZoneInfo(self.timezone), locale="id")
 
 
 def print_paper(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.imports.specs import CellProblem, ImportSpec
 from app.models import Company, ImportBatch, ImportStatus
+from app.sop.calendar import as_utc
 from app.spreadsheets.reading import ParsedSheet, RowError
 
 CHUNK = 900  # keys per IN (...): below SQLite's default variable limit
@@ -118,7 +119,7 @@ def _present_columns(spec: ImportSpec, sheet: ParsedSheet) -> set[str]:
 def _same(stored: Any, imported: Any) -> bool:  # noqa: ANN401
     """Equal, reading a zone-less stored instant as UTC (SQLite keeps no zone)."""
     if isinstance(stored, dt.datetime) and isinstance(imported, dt.datetime):
-        return (stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)) == imported
+        return as_utc(stored) == imported
     return stored == imported
 
 
@@ -176,7 +177,7 @@ def undo_batch(session: Session, batch: ImportBatch, spec: ImportSpec, now: dt.d
 
     if batch.status != ImportStatus.APPLIED.value or batch.applied_at is None:
         raise ImportRefused("Hanya impor yang sudah diterapkan yang dapat dibatalkan.")
-    applied = batch.applied_at if batch.applied_at.tzinfo else batch.applied_at.replace(tzinfo=dt.UTC)
+    applied = as_utc(batch.applied_at)
     zone = ZoneInfo(timezone)
     if applied.astimezone(zone).date() != now.astimezone(zone).date():
         raise ImportRefused("Impor hanya dapat dibatalkan pada hari yang sama dengan penerapannya.")

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.jobs.kinds import KINDS, JobContext, ReportRefused
 from app.models import JobStatus, ReportJob
+from app.sop.calendar import as_utc
 
 if TYPE_CHECKING:
     from app.jobs.queue import JobQueue
@@ -121,8 +122,7 @@ def reap(queue: JobQueue, local_host: str | None = None) -> list[int]:
     requeued = []
     for job_id, worker, heartbeat, attempts in running:
         host, _, pid = (worker or "").rpartition(":")
-        heartbeat = heartbeat if heartbeat is None or heartbeat.tzinfo else heartbeat.replace(tzinfo=dt.UTC)
-        dead = heartbeat is None or heartbeat < stale_before
+        dead = heartbeat is None or as_utc(heartbeat) < stale_before
         if local_host is not None and host == local_host and pid.isdigit() and int(pid) != os.getpid():
             dead = dead or not _pid_alive(int(pid))
         if not dead:

@@ -367,8 +367,7 @@ def _moved_by_someone_else(session: Session, dossier_id: int, timezone: str) -> 
     if row is None:
         return "Berkas sudah dipindahkan oleh petugas lain."
     who = " ".join(part for part in (row.first_name, row.last_name) if part) or "petugas lain"
-    when = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=dt.timezone.utc)
-    return f"Berkas sudah dipindahkan oleh {who} pada {when.astimezone(ZoneInfo(timezone)):%H:%M}."
+    return f"Berkas sudah dipindahkan oleh {who} pada {as_utc(row.occurred_at).astimezone(ZoneInfo(timezone)):%H:%M}."
 
 
 def replay(

@@ -16,6 +16,8 @@ from flask_appbuilder.baseviews import BaseCRUDView
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from markupsafe import Markup
 
+from app.sop.calendar import as_utc
+
 PAGE = 1000
 
 
@@ -60,8 +62,7 @@ def plain(value: Any, formatter: Any, zone: ZoneInfo) -> Any:  # noqa: ANN401
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite keeps no zone: UTC
-        return aware.astimezone(zone).replace(tzinfo=None)
+        return as_utc(value).astimezone(zone).replace(tzinfo=None)  # SQLite keeps no zone: UTC
     if isinstance(value, dt.date):
         return value
     if formatter is not None:

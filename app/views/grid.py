@@ -45,6 +45,7 @@ from app.models import (
 )
 from app.office import office_calendar
 from app.request_cache import request_cache
+from app.sop.calendar import as_utc
 from app.sop.sla import clock
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
@@ -358,9 +359,7 @@ def grid_moment(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     locale, tz, days = _request_babel()
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    local = value.astimezone(tz)
+    local = as_utc(value).astimezone(tz)
     day = days.get(local.date())
     if day is None:
         day = days[local.date()] = babel_dates.format_date(local.date(), _DAY_PATTERN, locale=locale)
