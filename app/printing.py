@@ -116,6 +116,9 @@ def print_paper(
     )
     if dossier is None:
         raise PaperUnavailable("Berkas tidak ditemukan.")
+    reason = unavailable(session, dossier, paper)
+    if reason is not None:
+        raise PaperUnavailable(reason)
     pdf = _RENDERERS[paper](session, dossier, office)
     session.execute(insert(PrintLog), [dict(
         dossier_id=dossier.id, paper=paper.value, printed_by_id=actor_id, printed_at=now,
@@ -126,19 +129,25 @@ def print_paper(
 
 def available_papers(session: Session, dossier_id: int) -> list[Paper]:
     """The papers print_paper would render for this dossier now, in the order the SOP needs them."""
-    status = session.scalar(select(Dossier.status).where(Dossier.id == dossier_id))
-    if status is None:
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None:
         return []
-    returned = _event(session, dossier_id, Action.RETURN.value, latest=True) is not None
-    permit = session.scalar(select(Permit.revoked_at.is_(None)).where(Permit.dossier_id == dossier_id))
-    return [
-        paper for paper, available in (
-            (Paper.RECEIPT, True),
-            (Paper.RETURN_LETTER, returned),
-            (Paper.INSPECTION_REPORT, status != DossierStatus.REJECTED.value),
-            (Paper.PERMIT, bool(permit)),
-        ) if available
-    ]
+    return [paper for paper in Paper if unavailable(session, dossier, paper) is None]
+
+
+def unavailable(session: Session, dossier: Dossier, paper: Paper) -> str | None:
+    """Why this paper cannot be printed for this dossier now (Indonesian), or None if it can."""
+    if paper is Paper.RETURN_LETTER and _event(session, dossier.id, Action.RETURN.value, latest=True) is None:
+        return "Berkas ini belum pernah dikembalikan ke pemohon; tidak ada surat pengembalian."
+    if paper is Paper.INSPECTION_REPORT and dossier.status == DossierStatus.REJECTED.value:
+        return "Berkas ini ditolak; tidak ada pemeriksaan lapangan."
+    if paper is Paper.PERMIT:
+        revoked = session.execute(select(Permit.revoked_at).where(Permit.dossier_id == dossier.id)).first()
+        if revoked is None:
+            return "Izin berkas ini belum terbit (belum diberi nomor); izin belum dapat dicetak."
+        if revoked.revoked_at is not None:
+            return "Izin ini sudah dicabut; izin yang dicabut tidak dicetak lagi."
+    return None
 
 
 def _received_documents(session: Session, dossier_id: int) -> tuple[str, ...]:
@@ -184,9 +193,7 @@ def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
 
 
 def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
-    returned = _event(session, dossier.id, Action.RETURN.value, latest=True)
-    if returned is None:
-        raise PaperUnavailable("Berkas ini belum pernah dikembalikan ke pemohon; tidak ada surat pengembalian.")
+    returned = _event(session, dossier.id, Action.RETURN.value, latest=True)  # unavailable() saw one
     # The engine appends "Kekurangan: a; b" to the officer's reason (app.sop.machine.apply).
     reason, _, missing = (returned.note or "").partition("\nKekurangan: ")
     return render_return_letter(
@@ -207,8 +214,6 @@ def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
 
 
 def _inspection_report(session: Session, dossier: Dossier, office: Office) -> bytes:
-    if dossier.status == DossierStatus.REJECTED.value:
-        raise PaperUnavailable("Berkas ini ditolak; tidak ada pemeriksaan lapangan.")
     company = dossier.company
     return render_inspection_report(
         InspectionReportPaper(
@@ -230,11 +235,7 @@ def _inspection_report(session: Session, dossier: Dossier, office: Office) -> by
 
 
 def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:
-    permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))
-    if permit is None:
-        raise PaperUnavailable("Izin berkas ini belum terbit (belum diberi nomor); izin belum dapat dicetak.")
-    if permit.revoked_at is not None:
-        raise PaperUnavailable("Izin ini sudah dicabut; izin yang dicabut tidak dicetak lagi.")
+    permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))  # unavailable() saw it
     return render_permit(permit_paper(permit, dossier, session.get(PermitType, permit.permit_type_id), office),
                          office.letterhead, office.paper_size)
 
