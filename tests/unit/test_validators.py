@@ -89,3 +89,20 @@ def test_npwp_check_agrees_with_lokal_id_on_every_form():
         except ValueError:
             ours = False
         assert ours == parse_npwp(npwp).valid, npwp
+
+
+@pytest.mark.parametrize(
+    ("check", "raw"),
+    [
+        (normalize_nib, "٩١٢٠٠٠٠٠٠٠٠٠١"),                 # Arabic-Indic digits: \d would take them
+        (normalize_nik, "٦١٠٨٠١٤٥٠٨٩٥٠٠٠١"),
+        (normalize_npwp, "০১২৩৪৫৬৭৮৯০১০০০"),             # Bengali
+        (normalize_phone, "0８１２３４５６７８９０"),    # full-width
+        (normalize_nib, "９１２００００００００００１"),
+    ],
+)
+def test_only_ascii_digits_are_digits(check, raw):
+    """Another script's digits look like a number to a clerk and to \\d, but no register or
+    national system would find the stored value again."""
+    with pytest.raises(InvalidValue):
+        check(raw)
