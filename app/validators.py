@@ -25,6 +25,8 @@ class InvalidValue(ValueError):
 
 
 def _digits(value: str) -> str:
+    if value and value.isascii() and value.isdigit():   # most values: no regex needed
+        return value
     return _SEPARATORS.sub("", value or "")
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.bulk import gc_paused
 from app.imports.specs import CellProblem, ImportSpec
 from app.models import Company, ImportBatch, ImportStatus
 from app.sop.calendar import as_utc
@@ -34,7 +35,8 @@ class Change:
     after: Any
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like ParsedRow: one per imported row, and a frozen __init__ costs five times as much.
+@dataclass(slots=True)
 class PlannedRow:
     row: int
     action: str
@@ -58,16 +60,15 @@ class ImportPlan:
         return [error for row in self.rows for error in row.errors]
 
 
+@gc_paused()
 def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> ImportPlan:
     model, key_column = spec.model, getattr(spec.model, spec.key)
-    present = _present_columns(spec, sheet) - {spec.key}
     headers = {c.key: c.header for c in spec.columns}
-    keys = [row.values.get(spec.key) for row in sheet.rows if not row.errors and row.values.get(spec.key)]
+    keys = [row.values[spec.key] for row in sheet.rows if not row.errors]
     existing: dict[Any, Any] = {}
     for start in range(0, len(keys), CHUNK):
         for record in session.scalars(select(model).where(key_column.in_(keys[start : start + CHUNK]))):
             existing[getattr(record, spec.key)] = record
-    kept = [name for name in (spec.key, *present) if name in sheet.rows[0].values] if sheet.rows else []
     plan = ImportPlan(spec)
     for row in sheet.rows:
         key = row.values.get(spec.key)
@@ -75,7 +76,7 @@ def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> Impor
             plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=row.errors))
             continue
         try:
-            values = spec.resolve(session, {name: row.values[name] for name in kept})
+            values = spec.resolve(session, row.values)
         except CellProblem as problem:
             plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=(RowError(row.row, problem.column, str(problem)),)))
             continue
@@ -107,15 +108,6 @@ def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> Impor
     return plan
 
 
-def _present_columns(spec: ImportSpec, sheet: ParsedSheet) -> set[str]:
-    """The keys of the columns the file has (the reader fills absent ones with None)."""
-    def norm(text: str) -> str:
-        return " ".join(str(text).split()).casefold()
-
-    found = {norm(h) for h in sheet.headers}
-    return {c.key for c in spec.columns if {norm(c.header), *map(norm, c.aliases)} & found}
-
-
 def _same(stored: Any, imported: Any) -> bool:  # noqa: ANN401
     """Equal, reading a zone-less stored instant as UTC (SQLite keeps no zone)."""
     if isinstance(stored, dt.datetime) and isinstance(imported, dt.datetime):
@@ -138,6 +130,7 @@ def _shown(session: Session, attribute: str, value: Any) -> Any:  # noqa: ANN401
     return value
 
 
+@gc_paused()
 def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime) -> None:
     """Writes every create and update, and the batch record, in the caller's transaction; the
     caller commits. Refused, with nothing written, while any row has an error."""

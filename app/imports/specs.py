@@ -114,17 +114,6 @@ def _kecamatan(regency_code: str) -> Callable[[str], str]:
     return check
 
 
-def _message(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    """The app's validators raise InvalidValue with a lazy, translated message: keep it as text."""
-    def run(value: str) -> Any:  # noqa: ANN401
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise ValueError(str(getattr(exc, "message", exc))) from exc
-
-    return run
-
-
 def company_spec(regency_code: str) -> ImportSpec:
     def col(key: str, **kwargs) -> Column:  # noqa: ANN003
         return Column(key, _label(COMPANY_LABELS, key), aliases=_aliases(COMPANY_LABELS, key), **kwargs)
@@ -133,16 +122,16 @@ def company_spec(regency_code: str) -> ImportSpec:
         col("name", required=True, max_length=200),
         Column("legal_form", _label(COMPANY_LABELS, "legal_form"), check=_legal_form,
                aliases=_aliases(COMPANY_LABELS, "legal_form")),
-        col("nib", required=True, check=_message(normalize_nib)),
-        col("npwp", check=_message(normalize_npwp)),
+        col("nib", required=True, check=normalize_nib),
+        col("npwp", check=normalize_npwp),
         col("deed_number", max_length=100),
         col("deed_date", kind="date"),
         col("sk_kemenkumham", max_length=100),
         col("address", max_length=300),
         Column("kecamatan_code", _label(COMPANY_LABELS, "kecamatan_code"), check=_kecamatan(regency_code),
                aliases=_aliases(COMPANY_LABELS, "kecamatan_code")),
-        col("phone", check=_message(normalize_phone)),
-        col("email", check=_message(normalize_email)),
+        col("phone", check=normalize_phone),
+        col("email", check=normalize_email),
     )
     return ImportSpec("company", _l("Companies"), Company, roles.COMPANY, "nib", columns,
                       lambda _session, values: values, required_on_create=("legal_form",))
@@ -154,13 +143,13 @@ def applicant_spec() -> ImportSpec:
 
     columns = (
         col("full_name", required=True, max_length=150),
-        col("nik", required=True, check=_message(normalize_nik)),
+        col("nik", required=True, check=normalize_nik),
         Column("company", _label(APPLICANT_LABELS, "company"), aliases=_aliases(APPLICANT_LABELS, "company"),
                max_length=200),
-        Column("company_nib", "NIB Perusahaan", check=_message(normalize_nib)),
+        Column("company_nib", "NIB Perusahaan", check=normalize_nib),
         col("position", max_length=100),
-        col("phone", check=_message(normalize_phone)),
-        col("email", check=_message(normalize_email)),
+        col("phone", check=normalize_phone),
+        col("email", check=normalize_email),
     )
     return ImportSpec("applicant", _l("Applicants"), Applicant, roles.APPLICANT, "nik", columns,
                       _resolve_applicant_company)
@@ -198,8 +187,8 @@ def register_spec() -> ImportSpec:
         col("seq", kind="int", required=True),
         col("entry_date", kind="date", required=True),
         col("permit_number", required=True, max_length=80),
-        Column("company_nib", "NIB Perusahaan", required=True, check=_message(normalize_nib)),
-        Column("applicant_nik", "NIK Pemohon", required=True, check=_message(normalize_nik)),
+        Column("company_nib", "NIB Perusahaan", required=True, check=normalize_nib),
+        Column("applicant_nik", "NIK Pemohon", required=True, check=normalize_nik),
         col("permit_type", required=True, max_length=200),
         col("issue_date", kind="date", required=True),
         col("archive_box", max_length=40),
@@ -286,8 +275,8 @@ def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
                aliases=(*_aliases(labels, "receipt_number"), "No Pendaftaran", "Nomor Permohonan", "No Permohonan")),
         Column("submitted_at", _label(labels, "submitted_at"), kind="date", required=True,
                aliases=(*_aliases(labels, "submitted_at"), "Tanggal Daftar", "Tanggal Permohonan")),
-        Column("company_nib", "NIB Perusahaan", required=True, check=_message(normalize_nib), aliases=("NIB",)),
-        Column("applicant_nik", "NIK Pemohon", required=True, check=_message(normalize_nik), aliases=("NIK",)),
+        Column("company_nib", "NIB Perusahaan", required=True, check=normalize_nib, aliases=("NIB",)),
+        Column("applicant_nik", "NIK Pemohon", required=True, check=normalize_nik, aliases=("NIK",)),
         Column("permit_type", _label(labels, "permit_type"), required=True, max_length=200),
         Column("site_address", _label(labels, "site_address"), max_length=300),
         Column("site_area_m2", _label(labels, "site_area_m2"), kind="int"),

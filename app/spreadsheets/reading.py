@@ -49,6 +49,8 @@ import python_calamine
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedET
 
+from app.bulk import gc_paused
+
 __all__ = [
     "Column",
     "ParsedRow",
@@ -90,10 +92,12 @@ class RowError:
     message: str        # Indonesian
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a 100,000-row import makes 100,000 of these, and a frozen dataclass's __init__
+# costs five times as much. Nothing changes them after read_sheet.
+@dataclass(slots=True)
 class ParsedRow:
     row: int                       # Excel row number
-    values: dict[str, Any]         # key -> typed value (None for empty)
+    values: dict[str, Any]         # key -> typed value (None for an empty cell), for the file's columns only
     # The cells as read, in the file's column order, cut to the header's width, "" read as None.
     # Kept only for rows with errors (for the error workbook); () for a row without errors.
     raw: tuple[Any, ...]
@@ -103,6 +107,7 @@ class ParsedRow:
 @dataclass(frozen=True)
 class ParsedSheet:
     headers: tuple[str, ...]       # as in the file (trailing empty header cells dropped)
+    keys: tuple[str, ...]          # the spec's columns the file has, in the file's order
     rows: list[ParsedRow]          # data rows (empty rows skipped)
 
 
@@ -932,7 +937,8 @@ def read_sheet(path: Path, columns: Sequence[Column], *, key: str | None = None,
         if sheet.start is None:          # no cell with a value; iter_rows() would panic
             raise SpreadsheetRefused(MSG_NO_HEADER)
         first_column = sheet.start[1]    # rows come from row 1, columns from the first used one
-        return _parse_rows(iter(sheet.iter_rows()), columns, key, max_rows, first_column)
+        with gc_paused():
+            return _parse_rows(iter(sheet.iter_rows()), columns, key, max_rows, first_column)
 
 
 @dataclass(slots=True)
@@ -992,8 +998,10 @@ def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str |
         raise SpreadsheetRefused(MSG_NO_HEADER)
     headers, plans, untitled = _parse_header(header, columns, first_column)
     width = len(headers)
-    absent = [c.key for c in columns if c.key not in {p.column.key for p in plans}]
     key_plan = next((p for p in plans if p.column.key == key), None)
+    # The per-cell loop runs a million times on a large import: everything it needs, unpacked.
+    steps = [(p.index, p.column.key, p.convert, p.convert is _to_text, p.column.required,
+              p.column.max_length, p.column.check, p.column.header) for p in plans]
     seen_keys: dict[Any, int] = {}
     parsed: list[ParsedRow] = []
     no_errors: tuple[RowError, ...] = ()
@@ -1003,32 +1011,34 @@ def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str |
         excel_row += 1
         if cells.count("") == len(cells):
             continue
-        values: dict[str, Any] = dict.fromkeys(absent)
+        values: dict[str, Any] = {}
         errors: list[RowError] | None = None
         filled = False
-        for plan in plans:
-            column = plan.column
+        for index, name, convert, is_text, required, max_length, check, header_text in steps:
+            value = cells[index]
             try:
-                value = plan.convert(cells[plan.index])
+                if is_text and value.__class__ is str:
+                    value = value.strip() or None
+                else:
+                    value = convert(value)
                 if value is None:
-                    if column.required:
+                    if required:
                         raise _CellError(MSG_REQUIRED)
                 else:
                     filled = True
-                    if column.max_length is not None and value.__class__ is str \
-                            and len(value) > column.max_length:
-                        raise _CellError(MSG_TOO_LONG.format(limit=_id_number(column.max_length)))
-                    if column.check is not None:
+                    if max_length is not None and value.__class__ is str and len(value) > max_length:
+                        raise _CellError(MSG_TOO_LONG.format(limit=_id_number(max_length)))
+                    if check is not None:
                         try:
-                            value = column.check(value)
+                            value = check(value)
                         except ValueError as exc:
                             raise _CellError(str(exc) or MSG_INVALID) from None
             except _CellError as exc:
                 if errors is None:
                     errors = []
-                errors.append(RowError(excel_row, column.header, exc.args[0]))
+                errors.append(RowError(excel_row, header_text, exc.args[0]))
                 value = None
-            values[column.key] = value
+            values[name] = value
         if not filled and not any(map(_filled, cells)):
             continue                     # only spaces: an empty row
         count += 1
@@ -1057,7 +1067,8 @@ def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str |
             parsed.append(ParsedRow(excel_row, values, raw, tuple(errors)))
         else:
             parsed.append(ParsedRow(excel_row, values, (), no_errors))
-    return ParsedSheet(headers=headers, rows=parsed)
+    keys = tuple(p.column.key for p in sorted(plans, key=lambda p: p.index))
+    return ParsedSheet(headers=headers, keys=keys, rows=parsed)
 
 
 def _filled(value: Any) -> bool:

@@ -90,6 +90,20 @@ def test_export_change_three_cells_import_shows_three_updates_and_applies_them(a
         assert db.session.scalar(select(Company.name).where(Company.nib == nibs[0])) == "PT Putaran 0"
 
 
+def test_a_column_left_out_of_the_file_leaves_that_field_alone(app, login_as):
+    with app.app_context():
+        company = make_company(name="PT Lama", phone="056321234", email="kantor@lama.co.id")
+        nib, legal_form = company.nib, company.legal_form
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "company", _xlsx([["Nama perusahaan", "NIB"], ["PT Lama Baru", nib]])))
+    assert "0 dibuat, 1 diperbarui, 0 tidak berubah, 0 kesalahan." in page, page[-2000:]
+    client.post(f"/imports/apply/{_batch_id(page)}", data={"csrf_token": csrf_token(client, TOKEN_PAGE)})
+    with app.app_context():
+        stored = db.session.execute(select(Company.name, Company.phone, Company.email, Company.legal_form)
+                                    .where(Company.nib == nib)).one()
+        assert tuple(stored) == ("PT Lama Baru", "056321234", "kantor@lama.co.id", legal_form)
+
+
 def test_new_rows_are_created_and_row_errors_block_the_whole_file(app, login_as):
     with app.app_context():
         company = make_company(name="PT Induk")
