@@ -1,5 +1,6 @@
 """A real browser against a real server: Debian's chromium, driven by Playwright, logs in through
-the login form (CSRF and rate limiting on, as in production) and opens the dossier grid in Indonesian.
+the login form (CSRF and rate limiting on, as in production), opens the dossier grid in Indonesian,
+uploads, prints, runs a report job and takes a grid through Excel and back.
 
 Never uses Playwright's own browser downloads: only /usr/bin/chromium (`apt-get install chromium`).
 """
@@ -181,5 +182,47 @@ def test_supervisors_report_job_shows_live_progress_then_a_download(browser, liv
         with page.expect_download() as download_info:
             link.click()
         assert download_info.value.suggested_filename.startswith("register-berkas-diterima-")
+    finally:
+        context.close()
+
+
+def test_front_office_exports_the_company_grid_changes_a_cell_and_imports_it_back(browser, live_server) -> None:
+    """Ekspor Excel, one name changed in the workbook, then Periksa berkas and Terapkan through the
+    real forms (multipart upload and CSRF on both posts)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    base, _ = live_server
+    context, page = _logged_in_page(browser, base)
+    try:
+        page.goto(f"{base}/companyview/list/")
+        with page.expect_download() as download_info:
+            page.click(".grid-export a")
+        book = load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes()))
+        header = [cell.value for cell in book.active[1]]
+        name = book.active.cell(2, header.index("Nama perusahaan") + 1)
+        renamed = f"{name.value} Baru"
+        name.value = renamed
+        changed = io.BytesIO()
+        book.save(changed)
+
+        page.goto(f"{base}/imports/")
+        form = page.locator("#import-form form")
+        form.locator("select[name=entity]").select_option(value="company")
+        form.locator("input[type=file]").set_input_files(files=[{
+            "name": "perusahaan.xlsx", "buffer": changed.getvalue(),
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }])
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        assert "1 diperbarui" in page.inner_text("#import-counts"), page.inner_text("body")[:1500]
+        assert renamed in page.inner_text("#import-updates")
+
+        with page.expect_navigation():
+            page.click("#import-preview button[type=submit]")
+        assert "1 diperbarui" in page.inner_text("body")
+        page.goto(f"{base}/companyview/list/")
+        assert renamed in page.inner_text("body")
     finally:
         context.close()
