@@ -72,7 +72,6 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
     from app.imports.planning import apply_plan, plan_import
     from app.imports.specs import company_spec
     from app.models import ImportBatch, ImportStatus
-    from app.spreadsheets.reading import read_sheet
     from config import TestConfig
 
     os.environ["LOKET_INSTANCE_PATH"] = str(workdir)
@@ -85,7 +84,7 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
         upgrade()
         spec = company_spec(app.config["OFFICE_REGENCY_CODE"])
         started = time.perf_counter()
-        sheet = read_sheet(file, spec.columns, key=spec.key)
+        sheet = spec.read(file)
         plan = plan_import(db.session, spec, sheet)
         if mode == "apply":
             batch = ImportBatch(entity="company", filename=file.name, sha256="0" * 64, user_id=None,

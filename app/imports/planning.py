@@ -15,13 +15,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.bulk import gc_paused
-from app.imports.specs import CellProblem, ImportSpec
+from app.imports.specs import CellProblem, ImportSpec, RowSkipped
 from app.models import Company, ImportBatch, ImportStatus
 from app.sop.calendar import as_utc
 from app.spreadsheets.reading import ParsedSheet, RowError
 
 CHUNK = 900  # keys per IN (...): below SQLite's default variable limit
-CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
+CREATE, UPDATE, UNCHANGED, ERROR, SKIPPED = "create", "update", "unchanged", "error", "skipped"
 
 
 class ImportRefused(ValueError):
@@ -45,6 +45,7 @@ class PlannedRow:
     record_id: int | None = None
     changes: tuple[Change, ...] = ()
     errors: tuple[RowError, ...] = ()
+    note: str = ""                    # why a skipped row is skipped
 
 
 @dataclass
@@ -79,6 +80,9 @@ def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> Impor
             values = spec.resolve(session, row.values)
         except CellProblem as problem:
             plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=(RowError(row.row, problem.column, str(problem)),)))
+            continue
+        except RowSkipped as skipped:
+            plan.rows.append(PlannedRow(row.row, SKIPPED, key, {}, note=str(skipped)))
             continue
         record = existing.get(key)
         if record is None:
@@ -160,7 +164,7 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
     batch.status = ImportStatus.APPLIED.value
     batch.applied_at = now
     batch.created, batch.updated = len(creates), len(updates)
-    batch.unchanged, batch.errors = plan.count(UNCHANGED), 0
+    batch.unchanged, batch.skipped, batch.errors = plan.count(UNCHANGED), plan.count(SKIPPED), 0
     batch.undo = {"created": created_ids, "updated": before}
 
 

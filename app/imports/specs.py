@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask_babel import force_locale
@@ -32,7 +33,7 @@ from app.security import roles
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import open_dossier
 from app.sop.numbering import REGISTER_SERIES
-from app.spreadsheets.reading import Column
+from app.spreadsheets.reading import Column, ParsedSheet, read_sheet
 from app.validators import normalize_email, normalize_nib, normalize_nik, normalize_npwp, normalize_phone
 from app.views.dossiers import DOSSIER_LABELS
 from app.views.parties import APPLICANT_LABELS, COMPANY_LABELS
@@ -62,6 +63,9 @@ class ImportSpec:
     before_undo: Callable[[Session, list[int]], None] | None = None
     # Attributes a re-import may not change on an existing row.
     immutable: tuple[str, ...] = ()
+    # Another system's export (SiCantik, OSS): a title may stand above the table, and columns
+    # Loket does not know are read past instead of refusing the file.
+    extract: bool = False
 
     @property
     def needed_permissions(self) -> tuple[tuple[str, str], ...]:
@@ -70,11 +74,58 @@ class ImportSpec:
     def header(self, key: str) -> str:
         return next(c.header for c in self.columns if c.key == key)
 
+    def read(self, path: Path) -> ParsedSheet:
+        """The uploaded file, checked and read against these columns (SpreadsheetRefused if refused)."""
+        return read_sheet(path, self.columns, key=self.key, extract=self.extract)
+
 
 class CellProblem(ValueError):
     def __init__(self, column: str, message: str) -> None:
         super().__init__(message)
         self.column = column
+
+
+class RowSkipped(Exception):  # noqa: N818 - not an error: the row is read past, str(exc) says why
+    """Raised by a resolve function for a row that is deliberately not imported."""
+
+
+# Status words of SiCantik and OSS extracts (compared case- and space-insensitively). Only an
+# application still in progress is opened in Loket, at the SOP's first stage; one already
+# finished or stopped elsewhere is read past. A word in neither list is an error, not a guess.
+IN_PROGRESS_STATUSES = (
+    "Baru", "Pendaftaran", "Terdaftar", "Diterima", "Menunggu", "Menunggu Verifikasi", "Proses",
+    "Diproses", "Dalam Proses", "Sedang Diproses", "Verifikasi", "Validasi", "Survei", "Survey",
+    "Pemeriksaan Lapangan", "Penetapan", "Menunggu Tanda Tangan",
+)
+FINISHED_STATUSES = ("Selesai", "Terbit", "Izin Terbit", "Sudah Terbit", "Diterbitkan")
+STOPPED_STATUSES = ("Ditolak", "Tolak", "Dibatalkan", "Batal", "Dicabut", "Ditarik", "Kedaluwarsa", "Kadaluarsa")
+
+
+def _status_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+_STATUS_GROUPS = {
+    _status_key(word): group
+    for group, words in (("open", IN_PROGRESS_STATUSES), ("finished", FINISHED_STATUSES), ("stopped", STOPPED_STATUSES))
+    for word in words
+}
+
+
+def _extract_status(value: str) -> str:
+    if _status_key(value) not in _STATUS_GROUPS:
+        raise ValueError(f"Status '{value}' tidak dikenal. Dibuka di Loket: {', '.join(IN_PROGRESS_STATUSES)}. "
+                         f"Dilewati: {', '.join(FINISHED_STATUSES + STOPPED_STATUSES)}.")
+    return value
+
+
+def _skip_unless_in_progress(status: str | None) -> None:
+    group = _STATUS_GROUPS.get(_status_key(status)) if status else "open"
+    if group == "finished":
+        raise RowSkipped(f"Status '{status}': sudah selesai di sistem asal. Izin yang sudah terbit dicatat lewat "
+                         "impor Buku Register, bukan sebagai berkas baru.")
+    if group == "stopped":
+        raise RowSkipped(f"Status '{status}': permohonan sudah berhenti di sistem asal; tidak dibuka di Loket.")
 
 
 def _label(labels: dict, key: str) -> str:
@@ -282,10 +333,13 @@ def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
         Column("site_area_m2", _label(labels, "site_area_m2"), kind="int"),
         Column("vehicle_capacity", _label(labels, "vehicle_capacity"), kind="int"),
         Column("notes", _label(labels, "notes"), max_length=2000),
+        Column("source_status", "Status", check=_extract_status,
+               aliases=("Status Permohonan", "Status Proses", "Status Izin")),
     )
 
     def resolve(session: Session, values: dict[str, Any]) -> dict[str, Any]:
         values = dict(values)
+        _skip_unless_in_progress(values.pop("source_status", None))
         values["receipt_number"] = values["receipt_number"].strip().upper()
         day = values["submitted_at"]
         if isinstance(day, dt.date) and not isinstance(day, dt.datetime):
@@ -313,4 +367,4 @@ def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
 
     return ImportSpec("dossier", _l("Dossiers"), Dossier, roles.DOSSIER, "receipt_number", columns, resolve,
                       create=create, before_undo=before_undo,
-                      immutable=("company_id", "applicant_id", "permit_type_id", "submitted_at"))
+                      immutable=("company_id", "applicant_id", "permit_type_id", "submitted_at"), extract=True)

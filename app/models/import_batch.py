@@ -34,6 +34,8 @@ class ImportBatch(Model):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows read past on purpose, e.g. an extract's applications already finished elsewhere.
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What undo needs: ids created, and the previous values of the rows updated.
     undo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

@@ -109,6 +109,7 @@ class ParsedSheet:
     headers: tuple[str, ...]       # as in the file (trailing empty header cells dropped)
     keys: tuple[str, ...]          # the spec's columns the file has, in the file's order
     rows: list[ParsedRow]          # data rows (empty rows skipped)
+    ignored: tuple[str, ...] = ()  # headers not in the spec, read past (extracts only)
 
 
 # --------------------------------------------------------------------------------------------
@@ -906,20 +907,24 @@ def _header_key(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 def read_sheet(path: Path, columns: Sequence[Column], *, key: str | None = None,
-               max_rows: int = 200_000, max_columns: int | None = None) -> ParsedSheet:
+               max_rows: int = 200_000, max_columns: int | None = None, extract: bool = False) -> ParsedSheet:
     """Check the file (check_container), read its first sheet and check every data row.
 
     The header row is the first non-empty row; it must hold every required column and no
     unknown one (SpreadsheetRefused otherwise). Each later non-empty row becomes a ParsedRow
     with typed values and its errors. `key` names a column whose values must be unique in the
     file: every repeat after the first gets an error. max_columns (default: the spec's
-    columns + 20) bounds how far right the sheet may hold anything.
+    columns + 20, or 100 for an extract) bounds how far right the sheet may hold anything.
+
+    extract=True reads another system's export (SiCantik, OSS): the header is the first of
+    its first 10 non-empty rows that holds every required column (such exports put a title
+    above the table), and columns the spec does not know are read past, listed in `ignored`.
     """
     path = Path(path)
     if key is not None and key not in {c.key for c in columns}:
         raise ValueError(f"key {key!r} is not a column")
     if max_columns is None:
-        max_columns = len(columns) + 20
+        max_columns = 100 if extract else len(columns) + 20
     check_container(path, max_rows=max_rows, max_columns=max_columns)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
@@ -938,7 +943,7 @@ def read_sheet(path: Path, columns: Sequence[Column], *, key: str | None = None,
             raise SpreadsheetRefused(MSG_NO_HEADER)
         first_column = sheet.start[1]    # rows come from row 1, columns from the first used one
         with gc_paused():
-            return _parse_rows(iter(sheet.iter_rows()), columns, key, max_rows, first_column)
+            return _parse_rows(iter(sheet.iter_rows()), columns, key, max_rows, first_column, extract=extract)
 
 
 @dataclass(slots=True)
@@ -948,9 +953,10 @@ class _Plan:
     convert: Callable[[Any], Any]
 
 
-def _parse_header(header: list[Any], columns: Sequence[Column], first_column: int
-                  ) -> tuple[tuple[str, ...], list[_Plan], list[int]]:
-    """The header texts, the columns found (with their index) and the untitled indexes."""
+def _parse_header(header: list[Any], columns: Sequence[Column], first_column: int, *, extract: bool = False
+                  ) -> tuple[tuple[str, ...], list[_Plan], list[int], list[str]]:
+    """The header texts, the columns found (with their index), the untitled indexes and the
+    unknown headers (refused unless reading an extract)."""
     texts = [_text_of(v) if _filled(v) else "" for v in header]
     while texts and not texts[-1]:
         texts.pop()
@@ -978,25 +984,46 @@ def _parse_header(header: list[Any], columns: Sequence[Column], first_column: in
     missing = [c.header for c in columns if c.required and c.key not in found]
     if missing:
         raise SpreadsheetRefused(MSG_MISSING_COLUMNS.format(names=", ".join(missing)))
-    if unknown:
+    if unknown and not extract:
         raise SpreadsheetRefused(MSG_UNKNOWN_COLUMNS.format(names=", ".join(_shown(u, 40) for u in unknown)))
     if duplicates:
         raise SpreadsheetRefused(MSG_DUPLICATE_COLUMNS.format(names="; ".join(duplicates)))
-    return tuple(texts), list(found.values()), untitled
+    return tuple(texts), list(found.values()), untitled, unknown
+
+
+_EXTRACT_HEADER_ROWS = 10
+
+
+def _find_header(rows: Iterator[list[Any]], columns: Sequence[Column], extract: bool) -> tuple[int, list[Any]]:
+    """(Excel row, cells) of the header: the first non-empty row or, for an extract, the first of
+    its first non-empty rows that holds every required column (else the first, whose missing
+    columns are then reported)."""
+    required = [{_header_key(n) for n in (c.header, *c.aliases)} for c in columns if c.required]
+    excel_row = 0
+    first: tuple[int, list[Any]] | None = None
+    seen = 0
+    for cells in rows:
+        excel_row += 1
+        if cells.count("") == len(cells) or not any(map(_filled, cells)):
+            continue
+        if not extract:
+            return excel_row, cells
+        first = first or (excel_row, cells)
+        texts = {_header_key(_text_of(v)) for v in cells if _filled(v)}
+        if all(names & texts for names in required):
+            return excel_row, cells
+        seen += 1
+        if seen == _EXTRACT_HEADER_ROWS:
+            break
+    if first is None:
+        raise SpreadsheetRefused(MSG_NO_HEADER)
+    return first
 
 
 def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str | None,
-                max_rows: int, first_column: int) -> ParsedSheet:
-    excel_row = 0
-    header: list[Any] | None = None
-    for cells in rows:
-        excel_row += 1
-        if cells.count("") != len(cells) and any(map(_filled, cells)):
-            header = cells
-            break
-    if header is None:
-        raise SpreadsheetRefused(MSG_NO_HEADER)
-    headers, plans, untitled = _parse_header(header, columns, first_column)
+                max_rows: int, first_column: int, *, extract: bool = False) -> ParsedSheet:
+    excel_row, header = _find_header(rows, columns, extract)
+    headers, plans, untitled, ignored = _parse_header(header, columns, first_column, extract=extract)
     width = len(headers)
     key_plan = next((p for p in plans if p.column.key == key), None)
     # The per-cell loop runs a million times on a large import: everything it needs, unpacked.
@@ -1068,7 +1095,7 @@ def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str |
         else:
             parsed.append(ParsedRow(excel_row, values, (), no_errors))
     keys = tuple(p.column.key for p in sorted(plans, key=lambda p: p.index))
-    return ParsedSheet(headers=headers, keys=keys, rows=parsed)
+    return ParsedSheet(headers=headers, keys=keys, rows=parsed, ignored=tuple(ignored))
 
 
 def _filled(value: Any) -> bool:

@@ -22,12 +22,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.imports.planning import CREATE, ERROR, UNCHANGED, UPDATE, ImportRefused, apply_plan, plan_import, undo_batch
+from app.imports.planning import (
+    CREATE,
+    ERROR,
+    SKIPPED,
+    UNCHANGED,
+    UPDATE,
+    ImportRefused,
+    apply_plan,
+    plan_import,
+    undo_batch,
+)
 from app.imports.specs import ImportSpec, applicant_spec, company_spec, dossier_spec, register_spec
 from app.models import ImportBatch
 from app.office import office_calendar
 from app.security import roles as resources
-from app.spreadsheets.reading import SpreadsheetRefused, read_sheet
+from app.spreadsheets.reading import SpreadsheetRefused
 from app.spreadsheets.writing import write_error_workbook, write_template
 
 PREVIEW_ROWS = 200
@@ -105,7 +115,7 @@ class SpreadsheetImportView(BaseView):
             return redirect(url_for("SpreadsheetImportView.form"))
         sha, path = stored
         try:
-            sheet = read_sheet(path, spec.columns, key=spec.key)
+            sheet = spec.read(path)
         except SpreadsheetRefused as exc:
             path.unlink(missing_ok=True)
             flash(str(exc), "danger")
@@ -114,13 +124,15 @@ class SpreadsheetImportView(BaseView):
         db.session.rollback()  # planning reads only
         batch = ImportBatch(entity=spec.entity, filename=upload.filename[:255], sha256=sha, user_id=current_user.id,
                             uploaded_at=dt.datetime.now(dt.UTC), rows=len(plan.rows), created=plan.count(CREATE),
-                            updated=plan.count(UPDATE), unchanged=plan.count(UNCHANGED), errors=len(plan.errors))
+                            updated=plan.count(UPDATE), unchanged=plan.count(UNCHANGED), skipped=plan.count(SKIPPED),
+                            errors=len(plan.errors))
         db.session.add(batch)
         db.session.commit()
         return self.render_template(
             "loket/import_preview.html", batch=batch, spec=spec, plan=plan, limit=PREVIEW_ROWS,
             creates=[r for r in plan.rows if r.action == CREATE][:PREVIEW_ROWS],
             updates=[r for r in plan.rows if r.action == UPDATE][:PREVIEW_ROWS],
+            skipped=[r for r in plan.rows if r.action == SKIPPED][:PREVIEW_ROWS], ignored=sheet.ignored,
             errors=plan.errors[:PREVIEW_ROWS], ERROR=ERROR,
         )
 
@@ -129,7 +141,7 @@ class SpreadsheetImportView(BaseView):
     def apply(self, batch_id: int):  # noqa: ANN201
         batch, spec, path = _own_batch(batch_id)
         try:
-            sheet = read_sheet(path, spec.columns, key=spec.key)
+            sheet = spec.read(path)
             plan = plan_import(db.session, spec, sheet)
             apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
             db.session.commit()
@@ -149,6 +161,8 @@ class SpreadsheetImportView(BaseView):
             return redirect(url_for("SpreadsheetImportView.form"))
         flash(str(_l("Import applied: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
                      created=batch.created, updated=batch.updated, unchanged=batch.unchanged)), "success")
+        if batch.skipped:
+            flash(str(_l("%(skipped)s rows were skipped, as the preview listed.", skipped=batch.skipped)), "info")
         return redirect(url_for("SpreadsheetImportView.form"))
 
     @expose("/errors/<int:batch_id>", methods=["GET"])
@@ -156,7 +170,7 @@ class SpreadsheetImportView(BaseView):
     def errors(self, batch_id: int):  # noqa: ANN201
         batch, spec, path = _own_batch(batch_id)
         try:
-            sheet = read_sheet(path, spec.columns, key=spec.key)
+            sheet = spec.read(path)
         except (SpreadsheetRefused, FileNotFoundError):
             abort(404)
         plan = plan_import(db.session, spec, sheet)

@@ -298,6 +298,30 @@ def test_wrong_headers_are_refused(tmp_path):
         read_sheet(path, COLUMNS)
 
 
+def test_an_extract_reads_past_its_title_and_unknown_columns(tmp_path):
+    """Another system's export: a title and a blank row above the table, columns Loket does
+    not use (whose cells, even filled, are no error), and the table's own header."""
+    rows = [["LAPORAN PERMOHONAN", None, None, None], [None] * 4,
+            ["No", "NIB", "Nama Perusahaan", "Petugas"],
+            [1, "9120000000001", "PT A", "Rina"],
+            [2, "9120000000002", "PT B", "Rina"]]
+    path = _xlsx(tmp_path / "ekstrak.xlsx", rows)
+    sheet = read_sheet(path, COLUMNS, key="nib", extract=True)
+    assert sheet.ignored == ("No", "Petugas") and sheet.keys == ("nib", "nama")
+    assert [(r.row, r.values, r.errors) for r in sheet.rows] == [
+        (4, {"nib": "9120000000001", "nama": "PT A"}, ()), (5, {"nib": "9120000000002", "nama": "PT B"}, ())]
+    with pytest.raises(SpreadsheetRefused, match=r"Kolom wajib tidak ada: NIB, Nama Perusahaan\."):
+        read_sheet(path, COLUMNS, key="nib")      # not an extract: the title is the header
+
+
+def test_an_extract_without_its_columns_in_the_first_ten_rows_is_refused(tmp_path):
+    rows = [[f"catatan {n}"] for n in range(10)] + [HEADERS, _good_row()]
+    with pytest.raises(SpreadsheetRefused, match=r"Kolom wajib tidak ada: NIB, Nama Perusahaan\."):
+        read_sheet(_xlsx(tmp_path / "jauh.xlsx", rows), COLUMNS, extract=True)
+    sheet = read_sheet(_xlsx(tmp_path / "dekat.xlsx", rows[1:]), COLUMNS, extract=True)
+    assert [r.values["nib"] for r in sheet.rows] == ["9120000000001"]
+
+
 def test_missing_required_headers_are_listed(tmp_path):
     path = _xlsx(tmp_path / "kurang.xlsx", [["NIK", "Modal"], ["6108014508950001", 1]])
     with pytest.raises(SpreadsheetRefused) as caught:

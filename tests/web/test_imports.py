@@ -305,3 +305,52 @@ def test_undoing_a_dossier_import_takes_back_its_dossiers_and_their_history(app,
     with app.app_context():
         assert db.session.scalar(select(Dossier.id).where(Dossier.receipt_number == "SCT-2026-00031")) is None
         assert db.session.scalar(select(StageEvent.id)) is None
+
+
+def test_a_sicantik_extract_as_exported_opens_only_applications_in_progress(app, login_as):
+    """A title above the table, columns Loket does not use, and a status per row: finished and
+    stopped applications are skipped with their reason, an unknown status is an error."""
+    from app.models import Dossier
+
+    with app.app_context():
+        company = make_company(name="PT Ekspor SiCantik")
+        nib, nik = company.nib, make_applicant(company).nik
+    title = ["DAFTAR PERMOHONAN IZIN - DPMPTSPTK KABUPATEN LANDAK", None, None, None, None, None, None]
+    header = ["No", "No Pendaftaran", "Tanggal Daftar", "Nama Pemohon", "NIB", "NIK", "Jenis Izin", "Status Permohonan"]
+    rows = [title, [None] * 8, header,
+            [1, "SCT-2026-00041", "02/11/2026", "Budi", nib, nik, "Izin Pool Kendaraan", "Proses"],
+            [2, "SCT-2026-00042", "02/11/2026", "Budi", nib, nik, "Izin Pool Kendaraan", "  izin   TERBIT "],
+            [3, "SCT-2026-00043", "03/11/2026", "Budi", nib, nik, "Izin Pool Kendaraan", "Ditolak"],
+            [4, "SCT-2026-00044", "03/11/2026", "Budi", nib, nik, "Izin Pool Kendaraan", "Verifikasi"]]
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "dossier", _xlsx(rows), "sicantik-november.xlsx"))
+    assert "2 dibuat, 0 diperbarui, 0 tidak berubah, 0 kesalahan." in page, page[-2000:]
+    assert "2 baris akan dilewati" in page
+    assert "Kolom yang tidak dipakai Loket dan dilewati: No, Nama Pemohon." in page
+    assert "SCT-2026-00042" in page and "sudah selesai di sistem asal" in page and "impor Buku Register" in page
+    assert "SCT-2026-00043" in page and "permohonan sudah berhenti di sistem asal" in page
+
+    applied = page_text(client.post(f"/imports/apply/{_batch_id(page)}",
+                                    data={"csrf_token": csrf_token(client, TOKEN_PAGE)}, follow_redirects=True))
+    assert "2 baris dilewati, sesuai pratinjau." in applied
+    with app.app_context():
+        opened = db.session.scalars(select(Dossier.receipt_number).order_by(Dossier.receipt_number)).all()
+        assert opened == ["SCT-2026-00041", "SCT-2026-00044"]
+        batch = db.session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+        assert (batch.created, batch.skipped, batch.errors) == (2, 2, 0)
+
+    before = _fingerprint(app)
+    unknown = [header, [5, "SCT-2026-00045", "04/11/2026", "Ani", nib, nik, "Izin Pool Kendaraan", "Dikembalikan"]]
+    page = page_text(_preview(client, "dossier", _xlsx(unknown)))
+    assert "Status 'Dikembalikan' tidak dikenal." in page, page[-2000:]
+    assert "/imports/apply/" not in page
+    after = _fingerprint(app)
+    after.pop("import_batch"), before.pop("import_batch")
+    assert after == before, "a file with an unknown status changes nothing"
+
+
+def test_unknown_columns_still_refuse_a_file_meant_for_a_loket_template(app, login_as):
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "company", _xlsx([["Nama perusahaan", "NIB", "Bentuk badan usaha", "Status"],
+                                                        ["PT X", "9120000000001", "PT", "Proses"]])))
+    assert "Kolom tidak dikenal: Status." in page
