@@ -12,7 +12,10 @@ with openpyxl: the Companies grid's export columns with valid NIB/NPWP and Landa
 
 The LAST line printed is one JSON object:
   {"rows", "baseline_seconds", "dry_run_seconds", "apply_seconds", "dry_run_ratio", "apply_ratio",
-   "baseline_peak_rss_mib", "dry_run_peak_rss_mib", "apply_peak_rss_mib", "rounds"}
+   "baseline_peak_rss_mib", "dry_run_peak_rss_mib", "apply_peak_rss_mib", "app_before_import_rss_mib",
+   "rounds"}
+  app_before_import_rss_mib is the apply process's peak RSS before it opens the file (the app,
+  SQLAlchemy, openpyxl...): the import's own memory is apply_peak_rss_mib minus that.
 
 Usage: python bench/import_companies.py [--rows 100000] [--rounds 3]
 """
@@ -83,6 +86,7 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
     with app.app_context(), app.test_request_context():
         upgrade()
         spec = company_spec(app.config["OFFICE_REGENCY_CODE"])
+        app_rss = peak_rss_mib()   # the app and its libraries, before the file is touched
         started = time.perf_counter()
         sheet = spec.read(file)
         plan = plan_import(db.session, spec, sheet)
@@ -94,7 +98,7 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
             db.session.commit()
         seconds = time.perf_counter() - started
         errors = len(plan.errors)
-    return {"seconds": seconds, "rows": len(plan.rows), "errors": errors, "rss": peak_rss_mib()}
+    return {"seconds": seconds, "rows": len(plan.rows), "errors": errors, "rss": peak_rss_mib(), "app_rss": app_rss}
 
 
 def run_child(mode: str, file: Path) -> dict:
@@ -146,6 +150,7 @@ def main() -> None:
         "baseline_peak_rss_mib": round(median("baseline", "rss"), 1),
         "dry_run_peak_rss_mib": round(median("dry_run", "rss"), 1),
         "apply_peak_rss_mib": round(median("apply", "rss"), 1),
+        "app_before_import_rss_mib": round(median("apply", "app_rss"), 1),
         "rounds": args.rounds,
     }))
 
