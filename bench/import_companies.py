@@ -92,7 +92,8 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
         plan = plan_import(db.session, spec, sheet)
         if mode == "apply":
             batch = ImportBatch(entity="company", filename=file.name, sha256="0" * 64, user_id=None,
-                                uploaded_at=dt.datetime.now(dt.UTC), status=ImportStatus.PREVIEWED.value)
+                                uploaded_at=dt.datetime.now(dt.UTC), status=ImportStatus.PREVIEWED.value,
+                                **plan.counts())
             db.session.add(batch)
             apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
             db.session.commit()

@@ -56,6 +56,11 @@ class ImportPlan:
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
 
+    def counts(self) -> dict[str, int]:
+        """What the preview records on the ImportBatch, and what apply_plan holds the file to."""
+        return {"rows": len(self.rows), "created": self.count(CREATE), "updated": self.count(UPDATE),
+                "unchanged": self.count(UNCHANGED), "skipped": self.count(SKIPPED), "errors": len(self.errors)}
+
     @property
     def errors(self) -> list[RowError]:
         return [error for row in self.rows for error in row.errors]
@@ -137,11 +142,18 @@ def _shown(session: Session, attribute: str, value: Any) -> Any:  # noqa: ANN401
 @gc_paused()
 def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime) -> None:
     """Writes every create and update, and the batch record, in the caller's transaction; the
-    caller commits. Refused, with nothing written, while any row has an error."""
+    caller commits. Refused, with nothing written, while any row has an error, or when the plan
+    is no longer the one the preview showed (batch's counts): the data changed meanwhile."""
     if plan.errors:
         raise ImportRefused(f"Berkas masih memuat {len(plan.errors)} kesalahan; perbaiki dulu, lalu unggah ulang.")
     if batch.status != ImportStatus.PREVIEWED.value:
         raise ImportRefused("Impor ini sudah diterapkan atau dibatalkan.")
+    now_counts = plan.counts()
+    if any(getattr(batch, name) != now_counts[name] for name in ("created", "updated", "unchanged", "skipped")):
+        raise ImportRefused(
+            "Data sudah berubah sejak pratinjau: berkas ini sekarang akan membuat {created}, memperbarui {updated}, "
+            "tidak mengubah {unchanged} dan melewati {skipped} baris. Tidak ada yang ditulis; periksa berkas "
+            "lagi untuk melihat pratinjau yang baru.".format(**now_counts))
     model = plan.spec.model
     creates = [row.values for row in plan.rows if row.action == CREATE]
     updates = [row for row in plan.rows if row.action == UPDATE]
@@ -163,8 +175,6 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
         plan.spec.after_apply(session, creates)
     batch.status = ImportStatus.APPLIED.value
     batch.applied_at = now
-    batch.created, batch.updated = len(creates), len(updates)
-    batch.unchanged, batch.skipped, batch.errors = plan.count(UNCHANGED), plan.count(SKIPPED), 0
     batch.undo = {"created": created_ids, "updated": before}
 
 

@@ -26,7 +26,6 @@ from app.imports.planning import (
     CREATE,
     ERROR,
     SKIPPED,
-    UNCHANGED,
     UPDATE,
     ImportRefused,
     apply_plan,
@@ -123,9 +122,7 @@ class SpreadsheetImportView(BaseView):
         plan = plan_import(db.session, spec, sheet)
         db.session.rollback()  # planning reads only
         batch = ImportBatch(entity=spec.entity, filename=upload.filename[:255], sha256=sha, user_id=current_user.id,
-                            uploaded_at=dt.datetime.now(dt.UTC), rows=len(plan.rows), created=plan.count(CREATE),
-                            updated=plan.count(UPDATE), unchanged=plan.count(UNCHANGED), skipped=plan.count(SKIPPED),
-                            errors=len(plan.errors))
+                            uploaded_at=dt.datetime.now(dt.UTC), **plan.counts())
         db.session.add(batch)
         db.session.commit()
         return self.render_template(

@@ -104,6 +104,22 @@ def test_a_column_left_out_of_the_file_leaves_that_field_alone(app, login_as):
         assert tuple(stored) == ("PT Lama Baru", "056321234", "kantor@lama.co.id", legal_form)
 
 
+def test_apply_refuses_when_the_data_changed_since_the_preview(app, login_as):
+    """Terapkan does what the preview showed, or nothing: here a colleague registered the
+    company between the preview (1 to create) and the click (it would now be an update)."""
+    client = login_as("Front Office")
+    page = page_text(_preview(client, "company", _xlsx([["Nama perusahaan", "Bentuk badan usaha", "NIB"],
+                                                        ["PT Baru Sekali", "PT", "9120000000777"]])))
+    assert "1 dibuat, 0 diperbarui, 0 tidak berubah, 0 kesalahan." in page
+    with app.app_context():
+        make_company(name="PT Didaftar Rekan", nib="9120000000777")
+    before = _fingerprint(app)
+    refused = page_text(client.post(f"/imports/apply/{_batch_id(page)}",
+                                    data={"csrf_token": csrf_token(client, TOKEN_PAGE)}, follow_redirects=True))
+    assert "Data sudah berubah sejak pratinjau: berkas ini sekarang akan membuat 0, memperbarui 1" in refused
+    assert _fingerprint(app) == before, "nothing written, the batch stays a preview"
+
+
 def test_new_rows_are_created_and_row_errors_block_the_whole_file(app, login_as):
     with app.app_context():
         company = make_company(name="PT Induk")
