@@ -95,6 +95,7 @@ def child(mode: str, file: Path, workdir: Path) -> dict:
                                 uploaded_at=dt.datetime.now(dt.UTC), status=ImportStatus.PREVIEWED.value,
                                 **plan.counts())
             db.session.add(batch)
+            db.session.commit()   # the preview request records the batch; Terapkan is the next request
             apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
             db.session.commit()
         seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ from app.bulk import gc_paused
 from app.imports.specs import CellProblem, ImportSpec, RowSkipped
 from app.models import Company, ImportBatch, ImportStatus
 from app.sop.calendar import as_utc
+from app.sop.numbering import begin_immediate
 from app.spreadsheets.reading import ParsedSheet, RowError
 
 CHUNK = 900  # keys per IN (...): below SQLite's default variable limit
@@ -154,6 +155,16 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
             "Data sudah berubah sejak pratinjau: berkas ini sekarang akan membuat {created}, memperbarui {updated}, "
             "tidak mengubah {unchanged} dan melewati {skipped} baris. Tidak ada yang ditulis; periksa berkas "
             "lagi untuk melihat pratinjau yang baru.".format(**now_counts))
+    # Claim the batch with a guarded UPDATE: of two clicks on Terapkan, the second waits for the
+    # first (SQLite: the write lock, taken up front; PostgreSQL: the row lock) and then finds it
+    # applied, instead of writing the file twice.
+    begin_immediate(session)
+    claimed = session.execute(
+        update(ImportBatch).where(ImportBatch.id == batch.id, ImportBatch.status == ImportStatus.PREVIEWED.value)
+        .values(status=ImportStatus.APPLIED.value, applied_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ImportRefused("Impor ini sudah diterapkan atau dibatalkan.")
     model = plan.spec.model
     creates = [row.values for row in plan.rows if row.action == CREATE]
     updates = [row for row in plan.rows if row.action == UPDATE]

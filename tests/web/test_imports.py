@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import Applicant, Company, ImportBatch
@@ -118,6 +118,40 @@ def test_apply_refuses_when_the_data_changed_since_the_preview(app, login_as):
                                     data={"csrf_token": csrf_token(client, TOKEN_PAGE)}, follow_redirects=True))
     assert "Data sudah berubah sejak pratinjau: berkas ini sekarang akan membuat 0, memperbarui 1" in refused
     assert _fingerprint(app) == before, "nothing written, the batch stays a preview"
+
+
+def test_a_second_terapkan_on_the_same_preview_writes_nothing(app, login_as):
+    """Two clicks: the second request read the batch and planned before the first committed,
+    so its batch still reads 'previewed'; the guarded claim finds it applied and refuses."""
+    import datetime as dt
+
+    from app.imports.planning import ImportRefused, apply_plan, plan_import
+    from app.imports.specs import company_spec
+    from app.views.imports import imports_dir
+
+    client = login_as("Front Office")
+    content = _xlsx([["Nama perusahaan", "Bentuk badan usaha", "NIB"], ["PT Dua Klik", "PT", "9120000000888"]])
+    batch_id = _batch_id(page_text(_preview(client, "company", content)))
+
+    def planned() -> tuple:
+        spec = company_spec(app.config["OFFICE_REGENCY_CODE"])
+        batch = db.session.get(ImportBatch, batch_id)
+        return batch, plan_import(db.session, spec, spec.read(imports_dir() / f"{batch.sha256}.xlsx"))
+
+    with app.app_context():                      # the second click's request, with its own session
+        second_batch, second_plan = planned()
+        with app.app_context():                  # the first click's request, another session
+            first_batch, first_plan = planned()
+            apply_plan(db.session, first_plan, first_batch, dt.datetime.now(dt.UTC))
+            db.session.commit()
+        assert second_batch.status == "previewed" and second_plan.count("create") == 1, "stale, as in a real race"
+        before = _fingerprint(app)
+        with pytest.raises(ImportRefused, match="sudah diterapkan"):
+            apply_plan(db.session, second_plan, second_batch, dt.datetime.now(dt.UTC))
+        db.session.rollback()
+    assert _fingerprint(app) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Company).where(Company.nib == "9120000000888")) == 1
 
 
 def test_new_rows_are_created_and_row_errors_block_the_whole_file(app, login_as):
