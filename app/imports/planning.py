@@ -18,8 +18,8 @@ from app.bulk import gc_paused
 from app.imports.specs import CellProblem, ImportSpec, RowSkipped
 from app.models import Company, ImportBatch, ImportStatus
 from app.sop.calendar import as_utc
-from app.sop.numbering import begin_immediate
 from app.spreadsheets.reading import ParsedSheet, RowError
+from app.transactions import begin_immediate
 
 CHUNK = 900  # keys per IN (...): below SQLite's default variable limit
 CREATE, UPDATE, UNCHANGED, ERROR, SKIPPED = "create", "update", "unchanged", "error", "skipped"

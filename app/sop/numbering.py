@@ -23,24 +23,11 @@ from sqlalchemy.orm import Session
 from app.models import Dossier, NumberCounter, Permit, PermitType, RegisterEntry
 from app.sop.calendar import as_utc
 from app.sop.number_format import format_permit_number
+from app.transactions import begin_immediate
 
 # The register book is one for the whole office; permits count per permit type.
 REGISTER_SERIES = "REGISTER"
 REGISTER_NUMBER_FORMAT = "REG/{seq:04d}/{year}"
-
-
-def begin_immediate(session: Session) -> None:
-    """On SQLite, make the session's transaction hold the write lock from its start.
-
-    pysqlite opens a deferred transaction at the first write; one that read first could then be
-    refused the lock (SQLITE_BUSY) instead of waiting. BEGIN IMMEDIATE waits (busy timeout) for
-    the lock up front. PostgreSQL needs nothing: the counter UPDATE locks its row.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    if not connection.connection.driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def next_number(session: Session, series: str, year: int) -> int:
