@@ -91,9 +91,10 @@ class RowSkipped(Exception):  # noqa: N818 - not an error: the row is read past,
 
 # Status words of SiCantik and OSS extracts (compared case- and space-insensitively). Only an
 # application still in progress is opened in Loket, at the SOP's first stage; one already
-# finished or stopped elsewhere is read past. A word in neither list is an error, not a guess.
+# finished or stopped elsewhere is read past. A word in neither list is an error, not a guess
+# ("Diterima" is left out on purpose: received, or granted?).
 IN_PROGRESS_STATUSES = (
-    "Baru", "Pendaftaran", "Terdaftar", "Diterima", "Menunggu", "Menunggu Verifikasi", "Proses",
+    "Baru", "Pendaftaran", "Terdaftar", "Menunggu", "Menunggu Verifikasi", "Proses",
     "Diproses", "Dalam Proses", "Sedang Diproses", "Verifikasi", "Validasi", "Survei", "Survey",
     "Pemeriksaan Lapangan", "Penetapan", "Menunggu Tanda Tangan",
 )
