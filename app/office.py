@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,6 +22,12 @@ def office_calendar() -> WorkingCalendar:
     if "calendar" not in memo:
         memo["calendar"] = _build()
     return memo["calendar"]
+
+
+def office_now() -> dt.datetime:
+    """The time on the office's wall clock (WIB for Landak), not the server's: a server on UTC is
+    still on yesterday until 07:00 WIB."""
+    return dt.datetime.now(ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
 
 
 def forget_office_calendar() -> None:

@@ -1,7 +1,6 @@
 """Shared grid defaults: Indonesian dates, sensible page size, and "Ekspor Excel" on every grid."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
@@ -12,6 +11,7 @@ from flask_login import current_user
 
 from app.formatting import format_day, format_moment
 from app.jobs.submit import start_job
+from app.office import office_now
 from app.views.export import grid_count, grid_headers, grid_rows
 from reports.grid_export import write_grid
 
@@ -48,7 +48,7 @@ class LoketModelView(ModelView):
         out = io.BytesIO()
         write_grid(out, name, grid_headers(self), grid_rows(self))
         out.seek(0)
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+        stamp = office_now().strftime("%Y%m%d-%H%M")
         response = send_file(out, as_attachment=True, download_name=f"{name}-{stamp}.xlsx",
                              mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response.headers["X-Content-Type-Options"] = "nosniff"

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.jobs.runner import result_path
 from app.jobs.submit import start_job as submit_job
 from app.models import JOB_STATUSES, REPORT_KINDS, ReportJob, describe_parameters
+from app.office import office_now
 from app.security import roles as resources
 from app.views.base import LoketModelView
 
@@ -157,7 +158,7 @@ class MonthlyReportView(BaseView):
     @expose("/", methods=["GET"])
     @has_access
     def form(self):  # noqa: ANN201
-        today = dt.date.today()
+        today = office_now().date()
         last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
         return self.render_template("loket/report_monthly.html", default_month=last_month)
 
@@ -193,7 +194,7 @@ class ArchiveReportView(BaseView):
     @expose("/", methods=["GET"])
     @has_access
     def form(self):  # noqa: ANN201
-        today = dt.date.today()
+        today = office_now().date()
         monday = today - dt.timedelta(days=today.weekday())
         return self.render_template("loket/report_archive.html", year=today.year,
                                     date_from=monday.isoformat(), date_to=today.isoformat())

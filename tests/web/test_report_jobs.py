@@ -89,6 +89,23 @@ def test_an_empty_month_fails_with_a_message_the_supervisor_can_act_on(app, logi
     assert client.get(f"/reportjobview/download/{job_id}").status_code == 302, "no file is offered"
 
 
+def test_the_forms_default_to_the_offices_day_not_the_servers(app, login_as, monkeypatch):
+    """At 03:00 WIB on 1 December a UTC server still reads 30 November: last month is November,
+    and this week runs from Monday 30 November."""
+    from zoneinfo import ZoneInfo
+
+    from app.office import office_now
+
+    with app.app_context():
+        assert office_now().utcoffset() == dt.timedelta(hours=7)
+    early = dt.datetime(2026, 12, 1, 3, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    monkeypatch.setattr("app.views.reports.office_now", lambda: early)
+    supervisor = page_text(login_as("Supervisor").get("/monthlyreports/"))
+    assert 'value="2026-11"' in supervisor
+    archivist = page_text(login_as("Arsiparis").get("/archivereports/"))
+    assert 'value="2026-11-30"' in archivist and 'value="2026-12-01"' in archivist
+
+
 def test_bad_month_input_is_refused_without_a_job(app, login_as):
     client = login_as("Supervisor")
     response = _post(client, "/monthlyreports/start", {"kind": "register_received", "month": "2026-13"})
