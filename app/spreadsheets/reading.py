@@ -1094,7 +1094,7 @@ def _parse_rows(rows: Iterator[list[Any]], columns: Sequence[Column], key: str |
             parsed.append(ParsedRow(excel_row, values, raw, tuple(errors)))
         else:
             parsed.append(ParsedRow(excel_row, values, (), no_errors))
-    keys = tuple(p.column.key for p in sorted(plans, key=lambda p: p.index))
+    keys = tuple(p.column.key for p in plans)   # plans come in the file's column order
     return ParsedSheet(headers=headers, keys=keys, rows=parsed, ignored=tuple(ignored))
 
 
