@@ -4,7 +4,12 @@ from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-# metadata=Model.metadata lets Alembic see FAB's tables and ours in one place.
+from app.models import NAMING_CONVENTION
+
+# FAB's security tables (defined once FAB's security models are imported, after this line) are
+# named by the same convention as ours, as migration 0001 created them.
+Model.metadata.naming_convention = NAMING_CONVENTION
+# FAB's metadata here; Alembic sees FAB's tables and ours together (app.schema).
 db = SQLA(metadata=Model.metadata)
 migrate = Migrate()
 csrf = CSRFProtect()

@@ -1,8 +1,8 @@
 """How an officer's name is written on screens and papers."""
 from __future__ import annotations
 
-from flask_appbuilder.security.sqla.models import User
+from app.models import Account
 
 
-def full_name(user: User | None) -> str:
-    return " ".join(part for part in (user.first_name, user.last_name) if part) if user else ""
+def full_name(user: Account | None) -> str:
+    return user.full_name if user else ""

@@ -31,11 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_appbuilder import Model  # noqa: E402
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent  # noqa: E402
+from app.models import (  # noqa: E402
+    Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent, create_all, drop_all,
+)
 from app.security.roles import BACK_OFFICE, STAGE_ROLES  # noqa: E402
 from app.sop.loader import load_sops, parse_sop_dir  # noqa: E402
 from app.sop.machine import Action, apply_many  # noqa: E402
@@ -47,8 +48,8 @@ WAITING_AT = "VERIFIKASI"
 def build(url: str, dossiers: int) -> None:
     """N dossiers at VERIFIKASI, legality and pool site filled, every requirement verified."""
     engine = create_engine(url)
-    Model.metadata.drop_all(engine)
-    Model.metadata.create_all(engine)
+    drop_all(engine)
+    create_all(engine)
     with Session(engine) as session:
         load_sops(session, parse_sop_dir(ROOT / "seed" / "sop", STAGE_ROLES, 510))
         permit = session.scalar(select(PermitType))

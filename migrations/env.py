@@ -43,9 +43,10 @@ target_db = current_app.extensions['migrate'].db
 
 
 def get_metadata():
-    if hasattr(target_db, 'metadatas'):
-        return target_db.metadatas[None]
-    return target_db.metadata
+    # FAB's tables and Loket's live in two MetaData objects (app.schema).
+    from app.schema import schema_metadata
+
+    return schema_metadata()
 
 
 def run_migrations_offline():
@@ -94,6 +95,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # Batch mode rebuilds SQLite tables (copy, drop, rename): with foreign keys on, the
+            # drop would cascade or fail. Off for the migration (outside any transaction), then
+            # every reference checked before they go back on.
+            connection.exec_driver_sql('PRAGMA foreign_keys=OFF')
+            connection.commit()  # ends SQLAlchemy's autobegun transaction: Alembic runs its own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -102,6 +110,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+            connection.exec_driver_sql('PRAGMA foreign_keys=ON')
+            connection.commit()
+            for table, rowid, parent, _ in broken:
+                logger.warning('%s row %s points at a missing %s row', table, rowid, parent)
 
 
 if context.is_offline_mode():

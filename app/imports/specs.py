@@ -18,16 +18,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import (
-    LEGAL_FORMS,
-    Applicant,
-    Company,
-    Dossier,
-    NumberCounter,
-    PermitType,
-    RegisterEntry,
-    StageEvent,
-)
+from app.labels import LEGAL_FORMS
+from app.models import Applicant, Company, Dossier, NumberCounter, PermitType, RegisterEntry, StageEvent
 from app.regions import kecamatan_choices
 from app.security import roles
 from app.sop.calendar import WorkingCalendar

@@ -22,7 +22,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
-from app.models import REPORT_KINDS, Dossier, Permit, PermitType, RegisterEntry, describe_parameters
+from app.labels import REPORT_KINDS
+from app.models import Dossier, Permit, PermitType, RegisterEntry, describe_parameters
 from app.office import office_calendar
 from app.printing import Office, permit_paper
 from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does

@@ -18,17 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.models import (
-    DOSSIER_STATUSES,
-    Applicant,
-    Company,
-    Dossier,
-    DossierStatus,
-    Permit,
-    PermitType,
-    Stage,
-    StageEvent,
-)
+from app.labels import DOSSIER_STATUSES
+from app.models import Applicant, Company, Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.machine import Action
 from app.sop.sla import return_pauses, stage_durations, working_minutes

@@ -3,16 +3,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from flask_appbuilder import Model
 from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
 
 if TYPE_CHECKING:
     from app.models.company import Company
     from app.models.dossier import Dossier
 
 
-class Applicant(Model):
+class Applicant(Base):
     __tablename__ = "applicant"
 
     id: Mapped[int] = mapped_column(primary_key=True)

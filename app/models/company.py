@@ -3,30 +3,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from flask_appbuilder import Model
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.base import Base
 from app.regions import region_name
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
     from app.models.dossier import Dossier
 
-# Code -> label; codes are what the database stores.
-LEGAL_FORMS: dict[str, object] = {
-    "PT": _l("Limited liability company (PT)"),
-    "CV": _l("Limited partnership (CV)"),
-    "KOPERASI": _l("Cooperative"),
-    "FIRMA": _l("General partnership (Firma)"),
-    "PERSEORANGAN": _l("Sole proprietorship"),
-    "YAYASAN": _l("Foundation"),
-    "BUMD": _l("Regional state-owned enterprise (BUMD)"),
-}
 
 
-class Company(Model):
+class Company(Base):
     __tablename__ = "company"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,10 +44,6 @@ class Company(Model):
     @property
     def desa_name(self) -> str:
         return region_name(self.desa_code)
-
-    @property
-    def legal_form_label(self) -> str:
-        return str(LEGAL_FORMS.get(self.legal_form, self.legal_form))
 
     def __repr__(self) -> str:
         return self.name

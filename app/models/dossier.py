@@ -4,9 +4,6 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from flask_appbuilder import Model
-from flask_appbuilder.security.sqla.models import User
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -19,6 +16,9 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.account import Account, account_fk
+from app.models.base import Base
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -34,26 +34,7 @@ class DossierStatus(str, enum.Enum):
     ARCHIVED = "archived"
 
 
-DOSSIER_STATUSES: dict[str, object] = {
-    DossierStatus.IN_PROGRESS.value: _l("In progress"),
-    DossierStatus.RETURNED.value: _l("Returned to applicant"),
-    DossierStatus.REJECTED.value: _l("Rejected"),
-    DossierStatus.ISSUED.value: _l("Issued"),
-    DossierStatus.ARCHIVED.value: _l("Archived"),
-}
-
-
-# StageEvent.action codes -> what staff read in the history.
-STAGE_ACTIONS: dict[str, object] = {
-    "submit": _l("Submitted"),
-    "advance": _l("Moved on"),
-    "return": _l("Returned to applicant"),
-    "resume": _l("Resumed"),
-    "reject": _l("Rejected"),
-}
-
-
-class Dossier(Model):
+class Dossier(Base):
     __tablename__ = "dossier"
     __table_args__ = (
         # The grid's default sort, and the same sort within one stage or status.
@@ -88,15 +69,11 @@ class Dossier(Model):
         back_populates="dossier", order_by="StageEvent.occurred_at"
     )
 
-    @property
-    def status_label(self) -> str:
-        return str(DOSSIER_STATUSES.get(self.status, self.status))
-
     def __repr__(self) -> str:
         return self.receipt_number
 
 
-class Document(Model):
+class Document(Base):
     __tablename__ = "document"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,21 +86,21 @@ class Document(Model):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     media_type: Mapped[str] = mapped_column(String(40), server_default="application/pdf")
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
-    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    uploaded_by_id: Mapped[int | None] = mapped_column(account_fk())
+    verified_by_id: Mapped[int | None] = mapped_column(account_fk())
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
 
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
     requirement_type: Mapped[RequirementType] = relationship()
-    uploaded_by = relationship(User, foreign_keys=[uploaded_by_id])
-    verified_by = relationship(User, foreign_keys=[verified_by_id])
+    uploaded_by = relationship(Account, foreign_keys=[uploaded_by_id])
+    verified_by = relationship(Account, foreign_keys=[verified_by_id])
 
     def __repr__(self) -> str:
         return self.original_filename
 
 
-class StageEvent(Model):
+class StageEvent(Base):
     """History of a dossier. Rows are only ever inserted."""
 
     __tablename__ = "stage_event"
@@ -133,14 +110,14 @@ class StageEvent(Model):
     from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"))
     to_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"))
     action: Mapped[str] = mapped_column(String(30))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    actor_id: Mapped[int | None] = mapped_column(account_fk())
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
 
     dossier: Mapped[Dossier] = relationship(back_populates="events")
     from_stage: Mapped[Stage | None] = relationship(foreign_keys=[from_stage_id])
     to_stage: Mapped[Stage | None] = relationship(foreign_keys=[to_stage_id])
-    actor = relationship(User)
+    actor = relationship(Account)
 
 
 class AppendOnlyError(RuntimeError):

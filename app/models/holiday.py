@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_appbuilder import Model
 from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.models.base import Base
 
-class LocalHoliday(Model):
+
+class LocalHoliday(Base):
     __tablename__ = "local_holiday"
 
     id: Mapped[int] = mapped_column(primary_key=True)

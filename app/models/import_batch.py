@@ -5,10 +5,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from flask_appbuilder import Model
-from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.account import Account, account_fk
+from app.models.base import Base
 
 
 class ImportStatus(str, enum.Enum):
@@ -17,14 +18,14 @@ class ImportStatus(str, enum.Enum):
     UNDONE = "undone"
 
 
-class ImportBatch(Model):
+class ImportBatch(Base):
     __tablename__ = "import_batch"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(account_fk(), index=True)
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -39,7 +40,7 @@ class ImportBatch(Model):
     # What undo needs: ids created, and the previous values of the rows updated.
     undo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    user = relationship(User)
+    user = relationship(Account)
 
     def __repr__(self) -> str:
         return f"{self.entity} {self.filename}"

@@ -4,17 +4,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from flask_appbuilder import Model
-from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.account import Account, account_fk
+from app.models.base import Base
 
 if TYPE_CHECKING:
     from app.models.dossier import Dossier
     from app.models.permit import PermitType
 
 
-class NumberCounter(Model):
+class NumberCounter(Base):
     """The last number handed out per (series, year). Taken under a row lock (see app.sop.numbering)."""
 
     __tablename__ = "number_counter"
@@ -24,7 +33,7 @@ class NumberCounter(Model):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Permit(Model):
+class Permit(Base):
     """A permit as issued: its number, its public verification token and whether it still stands."""
 
     __tablename__ = "permit"
@@ -43,12 +52,12 @@ class Permit(Model):
     # Printed in the QR code; secrets.token_urlsafe, so it cannot be guessed from the number.
     token: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    revoked_by_id: Mapped[int | None] = mapped_column(account_fk())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
     dossier: Mapped[Dossier] = relationship()
     permit_type: Mapped[PermitType] = relationship()
-    revoked_by = relationship(User)
+    revoked_by = relationship(Account)
 
     @property
     def is_revoked(self) -> bool:
@@ -58,7 +67,7 @@ class Permit(Model):
         return self.number
 
 
-class PrintLog(Model):
+class PrintLog(Base):
     """Every paper printed: which, for which dossier, by whom, when, and a hash of the bytes."""
 
     __tablename__ = "print_log"
@@ -66,9 +75,9 @@ class PrintLog(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     paper: Mapped[str] = mapped_column(String(30))
-    printed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    printed_by_id: Mapped[int | None] = mapped_column(account_fk())
     printed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sha256: Mapped[str] = mapped_column(String(64))
 
     dossier: Mapped[Dossier] = relationship()
-    printed_by = relationship(User)
+    printed_by = relationship(Account)

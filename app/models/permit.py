@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_appbuilder import Model
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -17,10 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.base import Base
 from app.sop.number_format import DEFAULT_PERMIT_NUMBER_FORMAT
 
 
-class PermitType(Model):
+class PermitType(Base):
     __tablename__ = "permit_type"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +55,7 @@ class PermitType(Model):
         return self.name
 
 
-class Stage(Model):
+class Stage(Base):
     __tablename__ = "stage"
     __table_args__ = (
         UniqueConstraint("permit_type_id", "code", name="uq_stage_code"),
@@ -90,7 +90,7 @@ class Stage(Model):
         return f"{self.seq}. {self.name}"
 
 
-class RequirementType(Model):
+class RequirementType(Base):
     __tablename__ = "requirement_type"
     __table_args__ = (UniqueConstraint("permit_type_id", "code", name="uq_requirement_code"),)
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from flask_appbuilder import Model
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from app.models.permit import PermitType
 
 
-class RegisterEntry(Model):
+class RegisterEntry(Base):
     """One line of the manual register book (Buku Register)."""
 
     __tablename__ = "register_entry"

@@ -5,11 +5,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from flask_appbuilder import Model
-from flask_appbuilder.security.sqla.models import User
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.account import Account, account_fk
+from app.models.base import Base
 
 
 class JobStatus(str, enum.Enum):
@@ -19,23 +19,6 @@ class JobStatus(str, enum.Enum):
     FAILED = "failed"
 
 
-JOB_STATUSES: dict[str, object] = {
-    JobStatus.QUEUED.value: _l("Queued"),
-    JobStatus.RUNNING.value: _l("Running"),
-    JobStatus.DONE.value: _l("Done"),
-    JobStatus.FAILED.value: _l("Failed"),
-}
-
-
-# Kind code -> what staff read; app.jobs.kinds says how each is made and who may ask for it.
-REPORT_KINDS: dict[str, object] = {
-    "register_received": _l("Monthly register: dossiers received"),
-    "register_issued": _l("Monthly register: permits issued"),
-    "register_filtered": _l("Register of the filtered dossiers"),
-    "register_book": _l("Register book (PDF)"),
-    "batch_permits": _l("Batch print of permits (PDF)"),
-    "grid_export": _l("Grid export (Excel)"),
-}
 MONTHS = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni",
     "Juli", "Agustus", "September", "Oktober", "November", "Desember",
@@ -57,14 +40,14 @@ def describe_parameters(parameters: dict[str, Any]) -> str:
     return ""
 
 
-class ReportJob(Model):
+class ReportJob(Base):
     __tablename__ = "report_job"
     __table_args__ = (Index("ix_report_job_status_heartbeat", "status", "heartbeat_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(account_fk(), index=True)
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int | None] = mapped_column(Integer)
@@ -81,15 +64,7 @@ class ReportJob(Model):
     result_bytes: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
 
-    requested_by = relationship(User)
-
-    @property
-    def status_label(self) -> str:
-        return str(JOB_STATUSES.get(self.status, self.status))
-
-    @property
-    def kind_label(self) -> str:
-        return str(REPORT_KINDS.get(self.kind, self.kind))
+    requested_by = relationship(Account)
 
     @property
     def description(self) -> str:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Document, Dossier, DossierStatus, PermitType, RequirementType, Stage, StageEvent
+from app.models import Account, Document, Dossier, DossierStatus, PermitType, RequirementType, Stage, StageEvent
 from app.security.roles import FRONT_OFFICE, KABID_PERIZINAN, KASI_PERIZINAN, KEPALA_DINAS
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
@@ -357,9 +356,9 @@ def _issues(stage: Stage | None) -> bool:
 
 def _moved_by_someone_else(session: Session, dossier_id: int, timezone: str) -> str:
     row = session.execute(
-        select(User.first_name, User.last_name, StageEvent.occurred_at)
+        select(Account.first_name, Account.last_name, StageEvent.occurred_at)
         .select_from(StageEvent)
-        .outerjoin(User, User.id == StageEvent.actor_id)
+        .outerjoin(Account, Account.id == StageEvent.actor_id)
         .where(StageEvent.dossier_id == dossier_id)
         .order_by(StageEvent.occurred_at.desc(), StageEvent.id.desc())
         .limit(1)

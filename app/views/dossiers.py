@@ -17,16 +17,8 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
 from app.forms import Normalized, Registered
-from app.models import (
-    STAGE_ACTIONS,
-    Applicant,
-    Company,
-    Document,
-    Dossier,
-    PermitType,
-    Stage,
-    StageEvent,
-)
+from app.labels import STAGE_ACTIONS
+from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
 from app.office import office_calendar
 from app.security import roles
 from app.sop.intake import NoStagesError, open_dossier
@@ -53,7 +45,6 @@ DOSSIER_LABELS = {
     "stage": _l("Stage"),
     "stage.name": _l("Stage"),
     "status": _l("Status"),
-    "status_label": _l("Status"),
     "submitted_at": _l("Submitted at"),
     "due_at": _l("Due at"),
     "notes": _l("Notes"),
@@ -158,7 +149,7 @@ class DossierView(LoketModelView):
         "applicant.full_name", "stage.name", "status", "due_at", "time_left", "overdue",
     ]
     show_fieldsets = [
-        (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status_label", "version"]}),
+        (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status", "version"]}),
         (_l("Parties"), {"fields": ["company", "applicant"]}),
         (_l("Pool site"), {"fields": ["site_address", "site_area_m2", "vehicle_capacity"]}),
         (_l("Time"), {"fields": ["submitted_at", "due_at"]}),

@@ -33,16 +33,8 @@ from wtforms.widgets import html_params
 
 from app.extensions import db
 from app.formatting import format_working_time
-from app.models import (
-    DOSSIER_STATUSES,
-    Applicant,
-    Company,
-    Dossier,
-    DossierStatus,
-    PermitType,
-    Stage,
-    StageEvent,
-)
+from app.labels import DOSSIER_STATUSES
+from app.models import Applicant, Company, Dossier, DossierStatus, PermitType, Stage, StageEvent
 from app.office import office_calendar
 from app.request_cache import request_cache
 from app.sop.calendar import as_utc

@@ -16,7 +16,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DOSSIER_STATUSES, Dossier, Permit
+from app.labels import DOSSIER_STATUSES
+from app.models import Dossier, Permit
 from app.permits import RevocationRefused, revoke
 from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, available_papers, print_paper
 from app.public import check_dossier, check_permit

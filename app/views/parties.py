@@ -6,7 +6,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.formatting import format_npwp
 from app.forms import Normalized, coded_select, desa_field, kecamatan_field
-from app.models import LEGAL_FORMS, Applicant, Company
+from app.labels import LEGAL_FORMS, label
+from app.models import Applicant, Company
 from app.security import roles
 from app.validators import (
     normalize_email,
@@ -21,7 +22,6 @@ from app.views.dossiers import DossierView
 COMPANY_LABELS = {
     "name": _l("Company name"),
     "legal_form": _l("Legal form"),
-    "legal_form_label": _l("Legal form"),
     "nib": _l("NIB"),
     "npwp": _l("NPWP"),
     "deed_number": _l("Deed of establishment no."),
@@ -91,7 +91,7 @@ class CompanyView(LoketModelView):
     label_columns = COMPANY_LABELS
     list_columns = ["name", "legal_form", "nib", "npwp", "kecamatan_name", "phone"]
     show_fieldsets = [
-        (_l("Identity"), {"fields": ["name", "legal_form_label", "nib", "npwp"]}),
+        (_l("Identity"), {"fields": ["name", "legal_form", "nib", "npwp"]}),
         (_l("Legality"), {"fields": ["deed_number", "deed_date", "sk_kemenkumham"]}),
         (_l("Address and contact"), {"fields": ["address", "desa_name", "kecamatan_name", "phone", "email"]}),
     ]
@@ -100,7 +100,7 @@ class CompanyView(LoketModelView):
     order_columns = ["name", "legal_form", "nib"]
     base_order = ("name", "asc")
     date_columns = ("deed_date",)
-    formatters_columns = {"npwp": format_npwp}
+    formatters_columns = {"npwp": format_npwp, "legal_form": lambda code: label(LEGAL_FORMS, code)}
     related_views = [ApplicantView, DossierView]
     add_form_extra_fields = edit_form_extra_fields = {
         "legal_form": coded_select(_l("Legal form"), LEGAL_FORMS),

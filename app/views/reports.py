@@ -18,7 +18,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs.runner import result_path
 from app.jobs.submit import start_job as submit_job
-from app.models import JOB_STATUSES, REPORT_KINDS, ReportJob, describe_parameters
+from app.labels import JOB_STATUSES, REPORT_KINDS, label
+from app.models import ReportJob, describe_parameters
 from app.office import office_now
 from app.security import roles as resources
 from app.views.base import LoketModelView
@@ -27,7 +28,10 @@ MAX_PROGRESS_IDS = 100
 
 
 def register_report_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(report_job=lambda pk: db.session.get(ReportJob, int(pk)), job_file=result_path)
+    app.jinja_env.globals.update(
+        report_job=lambda pk: db.session.get(ReportJob, int(pk)), job_file=result_path,
+        job_status_label=lambda code: label(JOB_STATUSES, code),
+    )
 
 
 def may_see_all_jobs() -> bool:
@@ -65,7 +69,7 @@ def job_state(job: ReportJob) -> dict[str, Any]:
     return {
         "id": job.id,
         "status": job.status,
-        "status_label": job.status_label,
+        "status_label": label(JOB_STATUSES, job.status),
         "done": job.progress_done,
         "total": job.progress_total,
         "percent": job.percent,

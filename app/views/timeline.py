@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.formatting import format_moment, format_working_time
-from app.models import STAGE_ACTIONS, Dossier, DossierStatus, Stage, StageEvent
+from app.labels import STAGE_ACTIONS
+from app.models import Dossier, DossierStatus, Stage, StageEvent
 from app.office import office_calendar
 from app.people import full_name
 from app.request_cache import request_cache

@@ -5,10 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from app.models import create_all
 from app.security.roles import STAGE_ROLES
 from app.sop.loader import load_sops, parse_sop_dir
 
@@ -18,7 +18,7 @@ SEED_SOP_DIR = Path(__file__).resolve().parents[2] / "seed" / "sop"
 @pytest.fixture()
 def session(tmp_path: Path):
     engine = create_engine("sqlite://")
-    Model.metadata.create_all(engine)
+    create_all(engine)
     shutil.copytree(SEED_SOP_DIR, tmp_path / "sop")
     with Session(engine) as session:
         load_sops(session, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))

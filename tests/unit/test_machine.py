@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Applicant, Company, Document, Dossier, PermitType, StageEvent
+from app.models import Account, Applicant, Company, Document, Dossier, PermitType, StageEvent, create_all
 from app.security.roles import (
     ADMIN,
     BACK_OFFICE,
@@ -156,16 +155,14 @@ def test_reject_is_final_needs_a_reason_and_belongs_to_kasi_kabid_kadis(session,
 
 def test_a_stale_move_is_told_who_moved_it_and_when(tmp_path):
     """Two officers' sessions on one database: both judged version 1, one moved it first."""
-    from flask_appbuilder.security.sqla.models import User
-
     engine = create_engine(f"sqlite:///{tmp_path / 'race.db'}")
-    Model.metadata.create_all(engine)
+    create_all(engine)
     shutil.copytree(SEED, tmp_path / "sop")
     with Session(engine) as first, Session(engine) as second:
         load_sops(first, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
         dossier_id = _open(first)
         verify(first, dossier_id, "PROFIL_PERUSAHAAN")
-        officer = User(first_name="Dewi", last_name="Lestari", username="dewi", email="d@uji.invalid", active=True)
+        officer = Account(first_name="Dewi", last_name="Lestari", username="dewi", email="d@uji.invalid", active=True)
         first.add(officer)
         first.commit()
 

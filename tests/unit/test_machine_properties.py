@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
@@ -36,6 +35,7 @@ from app.models import (
     RegisterEntry,
     Stage,
     StageEvent,
+    create_all,
 )
 from app.security.roles import (
     ADMIN,
@@ -90,7 +90,7 @@ PROPERTY_SETTINGS = settings(
 @pytest.fixture(scope="module")
 def engine():
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-    Model.metadata.create_all(engine)
+    create_all(engine)
     with Session(engine) as session:
         load_sops(session, [parse_sop(SOP_76, STAGE_ROLES, 510)])
     yield engine

@@ -17,13 +17,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from flask_appbuilder import Model
 from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401  (every table known before create_all)
-from app.models import Applicant, Company, Document, Dossier, NumberCounter, Permit, PermitType, RegisterEntry
+from app.models import (
+    Applicant,
+    Company,
+    Document,
+    Dossier,
+    NumberCounter,
+    Permit,
+    PermitType,
+    RegisterEntry,
+    create_all,
+)
 from app.security.roles import KEPALA_DINAS, STAGE_ROLES
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import open_dossier
@@ -107,7 +116,7 @@ def _file_database(tmp_path: Path, *, with_sops: bool = False) -> str:
     """A SQLite file with the whole schema (and SOP 76 loaded if asked); returns its URL."""
     url = f"sqlite:///{tmp_path / 'numbers.db'}"
     engine = create_engine(url)
-    Model.metadata.create_all(engine)
+    create_all(engine)
     if with_sops:
         shutil.copytree(SEED, tmp_path / "sop")
         with Session(engine) as session:

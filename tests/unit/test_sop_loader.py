@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flask_appbuilder import Model
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session
 
-from app.models import Applicant, Company, Dossier, PermitType, RequirementType, Stage
+from app.models import Applicant, Company, Dossier, PermitType, RequirementType, Stage, create_all
 from app.security.roles import STAGE_ROLES
 from app.sop.loader import load_sops, parse_sop_dir
 from app.sop.schema import SopFileError, parse_time
@@ -24,7 +23,7 @@ MINUTES_PER_DAY = 510
 @pytest.fixture()
 def session():
     engine = create_engine("sqlite://")
-    Model.metadata.create_all(engine)
+    create_all(engine)
     with Session(engine) as session:
         yield session
     engine.dispose()

@@ -1,0 +1,84 @@
+"""create_app(): one independent Flask app per call, with every extension, view and command."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, flash, redirect, request
+from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+from app import models  # noqa: F401  (every table known before migrations run)
+from app.cli import loket_cli
+from app.extensions import db, migrate
+from app.i18n import install_template_gettext, register_wtforms_catalog
+from app.jobs.queue import init_jobs
+from app.menu import register_views
+from app.secrets import load_or_create_secret_key
+from app.security.csrf import init_csrf
+from app.templating import register_template_helpers
+from app.views.documents import register_document_helpers
+from app.views.papers import register_paper_helpers
+from app.views.reports import register_report_helpers
+from app.views.timeline import register_dossier_page_helpers
+from config import BASE_DIR, Config
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("LOKET_INSTANCE_PATH") or str(BASE_DIR / "instance"))
+    app.config.from_object(config_class)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'loket.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+    _normalize_database_url(app)
+    # FAB's download endpoints read from here; nothing of ours is stored in it.
+    app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "fab-uploads"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_csrf(app)
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+    register_template_helpers(app)
+    register_dossier_page_helpers(app)
+    register_document_helpers(app)
+    register_paper_helpers(app)
+    register_report_helpers(app)
+    register_wtforms_catalog(app)
+    install_template_gettext(app)
+    app.register_error_handler(FileNotFoundError, _missing_download)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    init_jobs(app)
+    app.cli.add_command(loket_cli)
+    return app
+
+
+def _missing_download(error: FileNotFoundError):  # noqa: ANN202
+    """FAB's generic download endpoints raise on an unknown file name; that is a 404, not a 500."""
+    if request.endpoint and request.endpoint.endswith(".download"):
+        return NotFound().get_response()
+    raise error
+
+
+def _too_large(error: RequestEntityTooLarge):  # noqa: ANN202
+    """An upload over the limit is refused before it is read; say so in words, back where it came from."""
+    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    flash(str(_l("The file is larger than the %(mb)s MB limit; nothing was saved.", mb=limit_mb)), "danger")
+    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else "/"
+    return redirect(target)
+
+
+def _normalize_database_url(app: Flask) -> None:
+    """postgres:// and postgresql:// go through psycopg 3, the driver we install."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("sqlite"):
+        # Staff and the job consumer write at once; wait for the lock instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})

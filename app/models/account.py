@@ -1,0 +1,54 @@
+"""Who did something, as the records name them: Flask-AppBuilder's ab_user, read here only.
+
+FAB owns the table (its model, its screens, its passwords). The records point at it (the
+officer of a history row, the uploader of a document) and show the officer's name; mapping the
+few columns they read keeps the models and the SOP engine free of Flask. The table object lives
+in a MetaData of its own, so neither create_all of our tables nor Alembic sees a second ab_user.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.engine import Connection, Engine
+
+from app.models.base import Base
+
+ACCOUNT_METADATA = MetaData()
+
+ACCOUNT_TABLE = Table(
+    "ab_user",
+    ACCOUNT_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("first_name", String(64), nullable=False),
+    Column("last_name", String(64), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("active", Boolean),
+)
+
+
+class Account(Base):
+    __table__ = ACCOUNT_TABLE
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def __repr__(self) -> str:
+        return self.full_name or self.username
+
+
+def create_all(bind: Engine | Connection) -> None:
+    """Every Loket table on a bare database (unit tests, benches), with a minimal ab_user to
+    point at; the app's schema comes from the migrations instead."""
+    ACCOUNT_METADATA.create_all(bind)
+    Base.metadata.create_all(bind)
+
+
+def account_fk(**kwargs) -> ForeignKey:  # noqa: ANN003
+    """A foreign key to ab_user.id (by column: the table is not in our MetaData)."""
+    return ForeignKey(ACCOUNT_TABLE.c.id, **kwargs)
+
+
+def drop_all(bind: Engine | Connection) -> None:
+    Base.metadata.drop_all(bind)
+    ACCOUNT_METADATA.drop_all(bind)

@@ -1,0 +1,40 @@
+"""The declarative base of Loket's tables. SQLAlchemy only: importing the models loads no Flask.
+
+Flask-AppBuilder keeps its own security tables (ab_user, ab_role ...) in its own MetaData; Alembic
+sees both (app.schema). Our tables point at ab_user through `Account` (app.models.account).
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy import BigInteger, Integer, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints let Alembic's batch mode alter SQLite tables later. FAB's metadata gets the
+# same convention (app.extensions), so every constraint in the database is named alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An id column that is a 64-bit integer on PostgreSQL and the rowid on SQLite (a BIGINT primary
+# key there would not autoincrement).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:  # noqa: ANN001
+    """SQLite checks foreign keys only when asked, per connection: ask on every one, app, job
+    consumer, CLI and test engines alike (PostgreSQL always checks)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
