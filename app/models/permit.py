@@ -83,6 +83,10 @@ class Stage(Base):
     issues_permit: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Dossier fields this stage needs before it can be left (names, see app.sop.guards).
     required_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Who may reject a dossier here (None: nobody); the loader allows it only before numbering.
+    reject_role: Mapped[str | None] = mapped_column(String(64))
+    # Who takes a dossier returned at this stage back from the applicant.
+    resume_role: Mapped[str] = mapped_column(String(64))
 
     permit_type: Mapped[PermitType] = relationship(back_populates="stages")
 

@@ -1,8 +1,9 @@
 """The SOP as a state machine: which moves a role may make on a dossier, and making them.
 
 Rows of data drive it: a dossier's permit type lists its stages in order, each worked by one
-role; requirements say by which stage a document must be verified. Nothing here names SOP 76.
-judge() has no side effects; apply() is the one place that moves a dossier and writes history.
+role, with who may reject there and who takes returned files back; requirements say by which
+stage a document must be verified. Nothing here names SOP 76 or a role. judge() has no side
+effects; apply() is the one place that moves a dossier and writes history.
 """
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Account, Document, Dossier, DossierStatus, PermitType, RequirementType, Stage, StageEvent
-from app.security.roles import FRONT_OFFICE, KABID_PERIZINAN, KASI_PERIZINAN, KEPALA_DINAS
+from app.models import (
+    Account,
+    Document,
+    Dossier,
+    DossierStatus,
+    Permit,
+    PermitType,
+    RequirementType,
+    Stage,
+    StageEvent,
+)
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
 from app.sop.numbering import issue_permit
@@ -31,9 +41,6 @@ class Action(str, enum.Enum):
     REJECT = "reject"  # Tolak
 
 
-# SOP 76 step 6: "Petugas FO Mengembalikan Berkas Ke Pemohon"; the FO also takes the files back.
-RESUME_ROLE = FRONT_OFFICE
-REJECT_ROLES = frozenset({KASI_PERIZINAN, KABID_PERIZINAN, KEPALA_DINAS})
 NEEDS_REASON = frozenset({Action.RETURN, Action.REJECT})
 FINAL_STATUSES = frozenset({DossierStatus.REJECTED.value, DossierStatus.ARCHIVED.value})
 _STATUS_WORDS = {
@@ -57,6 +64,7 @@ class Situation:
     stages: tuple[Stage, ...]  # in SOP order
     requirements: tuple[RequirementType, ...]
     verified_requirement_ids: frozenset[int]
+    permit_number: str | None = None  # the dossier's permit, once numbered
 
     @cached_property
     def stage(self) -> Stage:
@@ -97,24 +105,27 @@ def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict
     if action is Action.RESUME:
         if not returned:
             reasons.append("Berkas tidak sedang dikembalikan ke pemohon.")
-        if RESUME_ROLE not in roles:
-            reasons.append(f"Hanya {RESUME_ROLE} yang menerima kembali berkas dari pemohon.")
+        if stage.resume_role not in roles:
+            reasons.append(f"Hanya {stage.resume_role} yang menerima kembali berkas dari pemohon.")
         return Verdict(action, not reasons, tuple(reasons))
     if returned:
         reasons.append("Berkas sedang dikembalikan ke pemohon; lanjutkan kembali dulu setelah berkas dilengkapi.")
-    if action is Action.RETURN and dossier.status == DossierStatus.ISSUED.value:
+    if action in (Action.RETURN, Action.REJECT) and situation.permit_number:
+        # A numbered permit is a legal act: it stands until the Kepala Dinas revokes it.
+        reasons.append(f"Izin {situation.permit_number} sudah terbit; berkas tidak dapat lagi dikembalikan atau "
+                       "ditolak. Izin yang sudah terbit hanya dapat dicabut oleh Kepala Dinas.")
+    elif action is Action.RETURN and dossier.status == DossierStatus.ISSUED.value:
         reasons.append("Izin sudah terbit dan bernomor; berkas tidak dapat dikembalikan ke pemohon.")
     if action is Action.REJECT:
-        # Both: the stage is a reviewing one (Kasi, Kabid, Kepala Dinas) and it is the user's own.
-        if not roles & REJECT_ROLES:
-            reasons.append("Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas.")
-        elif stage.role_name not in REJECT_ROLES:
-            reasons.append(
-                f"Berkas pada tahap {stage.name} tidak dapat ditolak; penolakan dilakukan pada tahap "
-                "pemeriksaan Kasi Perizinan, Kabid Perizinan atau Kepala Dinas."
-            )
-        elif stage.role_name not in roles:
-            reasons.append(_not_your_stage(stage))
+        # The SOP says who may reject at which stage (Stage.reject_role); no stage, no rejection.
+        if situation.permit_number:
+            pass  # said above: revocation, not rejection
+        elif stage.reject_role is None:
+            where = ", ".join(s.name for s in situation.stages if s.reject_role) or "tidak ada tahap"
+            reasons.append(f"Berkas pada tahap {stage.name} tidak dapat ditolak; menurut SOP penolakan dilakukan "
+                           f"pada tahap: {where}.")
+        elif stage.reject_role not in roles:
+            reasons.append(f"Pada tahap {stage.name} hanya {stage.reject_role} yang dapat menolak berkas.")
     elif stage.role_name not in roles:
         reasons.append(_not_your_stage(stage))
     if action is Action.ADVANCE:
@@ -137,7 +148,7 @@ def load_situations(
     dossier_ids: Sequence[int],
     sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] | None = None,
 ) -> dict[int, Situation]:
-    """Situations of several dossiers with three queries, plus two per permit type not yet in
+    """Situations of several dossiers with four queries, plus two per permit type not yet in
     `sop_rows` (a cache the caller may keep across calls). Unknown ids are left out."""
     sop_rows = {} if sop_rows is None else sop_rows
     dossiers = session.scalars(
@@ -145,6 +156,7 @@ def load_situations(
         .where(Dossier.id.in_(dossier_ids))
         .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
     ).all()
+    permits = dict(session.execute(select(Permit.dossier_id, Permit.number).where(Permit.dossier_id.in_(dossier_ids))).all())
     verified: dict[int, set[int]] = {}
     for dossier_id, requirement_id in session.execute(
         select(Document.dossier_id, Document.requirement_type_id).where(
@@ -157,7 +169,9 @@ def load_situations(
         if dossier.permit_type_id not in sop_rows:
             sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
         stages, requirements = sop_rows[dossier.permit_type_id]
-        situations[dossier.id] = Situation(dossier, stages, requirements, frozenset(verified.get(dossier.id, ())))
+        situations[dossier.id] = Situation(
+            dossier, stages, requirements, frozenset(verified.get(dossier.id, ())), permits.get(dossier.id)
+        )
     return situations
 
 
@@ -253,7 +267,10 @@ def apply(
     else:
         history.append(event)
     # Numbered in this same transaction: if the caller rolls back, the number was never taken.
-    permit_number = issue_permit(session, dossier, now, timezone).permit_number if _issues(to_stage) else ""
+    # Only moving forward into the numbering stage numbers, and only once.
+    numbers = action is Action.ADVANCE and _issues(to_stage)
+    assert not (numbers and situation.permit_number), "a dossier is numbered once"
+    permit_number = issue_permit(session, dossier, now, timezone).permit_number if numbers else ""
     session.expire(dossier)
     return Outcome(
         dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "", permit_number

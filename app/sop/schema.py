@@ -40,6 +40,10 @@ class StepDef:
     office_continuation: bool
     required_fields: tuple[str, ...] = ()
     issues_permit: bool = False
+    # Who may reject a dossier at this step (None: nobody; a rejection ends the dossier).
+    reject_role: str | None = None
+    # Who takes a dossier returned at this step back from the applicant (SOP 76: the FO).
+    resume_role: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,13 @@ class _Reader:
             raise self.fail(f"kolom '{self.label(key)}' harus berupa daftar teks")
         return tuple(v.strip() for v in values)
 
+    def role(self, key: str, roles: frozenset[str], required: bool = True) -> str:
+        value = self.text(key, required)
+        if value and value not in roles:
+            column = "" if key == "role" else f"kolom '{self.label(key)}': "
+            raise self.fail(f"{column}peran '{value}' tidak dikenal (yang dikenal: {', '.join(sorted(roles))})")
+        return value
+
     def code(self, key: str) -> str:
         value = self.text(key)
         if not _CODE.match(value):
@@ -197,6 +208,9 @@ def build_sop(
     if not raw_steps:
         raise top.fail("daftar 'steps' kosong")
     seen_codes: set[str] = set()
+    # Who takes returned files back, unless a step says otherwise: as the SOP file says, else the
+    # role of the first step, the counter that received the file.
+    default_resume = top.role("resume_role", roles, required=False)
     for index, (raw_step, continuation) in enumerate(raw_steps, start=1):
         place = places.steps[index - 1] if index <= len(places.steps) else None
         step = _Reader(path, raw_step, place or f"langkah ke-{index}", places.step_labels)
@@ -208,9 +222,10 @@ def build_sop(
         if code in seen_codes:
             raise step.fail(f"kode tahapan '{code}' ganda")
         seen_codes.add(code)
-        role = step.text("role")
-        if role not in roles:
-            raise step.fail(f"peran '{role}' tidak dikenal (yang dikenal: {', '.join(sorted(roles))})")
+        role = step.role("role", roles)
+        default_resume = default_resume or role
+        reject_role = step.role("reject_role", roles, required=False) or None
+        resume_role = step.role("resume_role", roles, required=False) or default_resume
         time_text = step.text("time")
         try:
             minutes = parse_time(time_text, working_day_minutes)
@@ -236,11 +251,24 @@ def build_sop(
                 office_continuation=continuation,
                 required_fields=required_fields,
                 issues_permit=bool(step.get("issues_permit", bool, required=False, default=False)),
+                reject_role=reject_role,
+                resume_role=resume_role,
             )
         )
-    issuing = [s.code for s in steps if s.issues_permit]
+    issuing = [s for s in steps if s.issues_permit]
     if len(issuing) > 1:
-        raise top.fail(f"hanya satu tahapan boleh menerbitkan nomor izin (issues_permit), bukan {', '.join(issuing)}")
+        raise top.fail("hanya satu tahapan boleh menerbitkan nomor izin (issues_permit), bukan "
+                       + ", ".join(s.code for s in issuing))
+    # A numbered permit is revoked by the Kepala Dinas, never rejected: no step at or after the
+    # numbering step may reject.
+    late = [s for s in steps if s.reject_role and issuing and s.no >= issuing[0].no]
+    if late:
+        step = late[0]
+        where = places.steps[step.no - 1] if step.no <= len(places.steps) else f"langkah {step.no} ({step.code})"
+        raise SopFileError(path, (
+            f"{where}: penolakan ('{places.step_labels.get('reject_role', 'reject_role')}') hanya boleh sebelum "
+            f"penomoran izin (langkah {issuing[0].no}, {issuing[0].code}); izin yang sudah bernomor dicabut, "
+            "bukan ditolak"))
 
     requirements: list[RequirementDef] = []
     seen_reqs: set[str] = set()

@@ -31,6 +31,9 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    Output                     output document
    Masa Berlaku (bulan)       months; blank or "-" = no validity period
    Format Nomor Izin          e.g. 503/{seq:04d}/IPK/DPMPTSPTK/{year}; blank = Loket's default
+   Penerima Berkas Kembali    the Loket role that takes a dossier returned to the applicant back
+                              (Lanjutkan Kembali), at every step that does not name its own.
+                              Blank: the role of the first step (the counter that received it)
    ========================== =====================================================================
 
    A list has one item per row: the rows under its label whose label cell is empty continue it,
@@ -47,7 +50,7 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    then Loket's columns, which an office's own sheet may lack:
 
        Nama Tahap | Kode Tahap | Pelaksana Menurut SOP | Isian Wajib | Terbitkan Nomor Izin |
-       Lanjutan Kantor
+       Lanjutan Kantor | Dapat Ditolak Oleh | Penerima Berkas Kembali
 
    The header may take two rows, as in the office's document (PELAKSANA / MUTU BAKU over the
    column names, No / Kegiatan / Ket merged down): when the row under the header row has an empty
@@ -73,6 +76,14 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    * Isian Wajib: required dossier fields, separated by commas (app.sop.fields).
    * Terbitkan Nomor Izin / Lanjutan Kantor: "Ya" (or x, ✓, 1 ...) or blank/"Tidak". Office
      continuation steps come after all of the SOP document's steps.
+   * Dapat Ditolak Oleh: the Loket role that may reject (Tolak) a dossier at this step; blank =
+     nobody may reject here. Only before the Terbitkan Nomor Izin step: a numbered permit is
+     revoked, not rejected.
+   * Penerima Berkas Kembali: the Loket role that takes a dossier returned at this step back;
+     blank = the header's Penerima Berkas Kembali.
+   Role names in these two columns and in the header are matched case-insensitively and written
+   back in Loket's spelling. The writer fills the header with the stages' most common one and a
+   step's cell only where the step differs from it.
 
 Sheet "Persyaratan" (required)
 ------------------------------
@@ -84,9 +95,12 @@ Checks and errors
 -----------------
 Everything the YAML schema checks applies (unknown role, duplicate codes, step numbers 1, 2, 3 ...
 in order, time text, unknown Isian Wajib, a due stage not in the SOP, more than one Terbitkan
-Nomor Izin step, a bad Format Nomor Izin); errors are `SopFileError`s naming the file and the row,
-e.g. "baris 27 (langkah 4): tidak ada pelaksana yang ditandai". content_hash is the hash of the
-file's bytes and the working day, as for YAML files: loading the same sheet twice is a no-op.
+Nomor Izin step, a bad Format Nomor Izin, an unknown role under Dapat Ditolak Oleh or Penerima
+Berkas Kembali, a Dapat Ditolak Oleh at or after the Terbitkan Nomor Izin step); errors are
+`SopFileError`s naming the file and the row, e.g. "baris 27 (langkah 4): tidak ada pelaksana
+yang ditandai" or "baris 30 (langkah 10): kolom 'Dapat Ditolak Oleh': peran 'Satpam' tidak
+dikenal". content_hash is the hash of the file's bytes and the working day, as for YAML files:
+loading the same sheet twice is a no-op.
 """
 from __future__ import annotations
 
@@ -94,6 +108,7 @@ import datetime as dt
 import io
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -148,6 +163,7 @@ _HEADER_LABELS: tuple[tuple[str, str], ...] = (
     ("output_document", "Output"),
     ("validity_months", "Masa Berlaku (bulan)"),
     ("permit_number_format", "Format Nomor Izin"),
+    ("resume_role", "Penerima Berkas Kembali"),
 )
 _HEADER_ALIASES = {
     "nomor standar operasional prosedur": "sop_number",
@@ -175,6 +191,8 @@ _STEP_COLUMNS_LOKET = (
     ("required_fields", "Isian Wajib"),
     ("issues_permit", "Terbitkan Nomor Izin"),
     ("office_continuation", "Lanjutan Kantor"),
+    ("reject_role", "Dapat Ditolak Oleh"),
+    ("resume_role", "Penerima Berkas Kembali"),
 )
 _STEP_HEADERS = {
     header.casefold(): key for key, header in _STEP_COLUMNS_HEAD + _STEP_COLUMNS_QUALITY + _STEP_COLUMNS_LOKET
@@ -183,6 +201,7 @@ _STEP_LABELS = {
     "step": "No", "code": "Kode Tahap", "name": "Nama Tahap", "activity": "Kegiatan",
     "actor": "Pelaksana Menurut SOP", "role": "pelaksana", "time": "Waktu", "inputs": "Kelengkapan",
     "output": "Output", "required_fields": "Isian Wajib", "issues_permit": "Terbitkan Nomor Izin",
+    "reject_role": "Dapat Ditolak Oleh", "resume_role": "Penerima Berkas Kembali",
 }
 
 _REQUIREMENT_COLUMNS = (
@@ -315,6 +334,11 @@ class _SheetReader:
     def fail(self, place: str, problem: str) -> SopFileError:
         return SopFileError(self.path, f"{place}: {problem}")
 
+    def role(self, text: str) -> str | None:
+        """A role cell in its canonical spelling; an unknown name is kept for build_sop to name."""
+        text = " ".join(text.split())
+        return self.roles.get(text.casefold(), text) if text else None
+
     # ---- sheet "SOP"
 
     def sop_sheet(self, rows: list[list[str]]) -> tuple[dict[str, Any], list[str]]:
@@ -391,6 +415,7 @@ class _SheetReader:
             data[key] = values.get(key) or None
         data["output_document"] = one("output_document")
         data["permit_number_format"] = one("permit_number_format")
+        data["resume_role"] = self.role(one("resume_role") or "")
         if (text := one("service_days")) is not None:
             match = re.fullmatch(r"(\d+)(\s*hari(\s+kerja)?)?", text, re.IGNORECASE)
             if not match:
@@ -508,6 +533,8 @@ class _SheetReader:
             "required_fields": [f.strip() for f in re.split(r"[,;\n]", text("required_fields")) if f.strip()],
             "issues_permit": self.flag(place, "Terbitkan Nomor Izin", text("issues_permit"), default=False),
             "_continuation": self.flag(place, "Lanjutan Kantor", text("office_continuation"), default=False),
+            "reject_role": self.role(text("reject_role")),
+            "resume_role": self.role(text("resume_role")),
         }
 
     def flag(self, place: str, title: str, text: str, default: bool) -> bool:
@@ -582,7 +609,7 @@ _CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WIDTHS = {
     "No": 5, "Kegiatan": 42, "Permohonan": 20, "Kelengkapan": 30, "Waktu": 12, "Output": 30, "Ket": 12,
     "Nama Tahap": 22, "Kode Tahap": 24, "Pelaksana Menurut SOP": 16, "Isian Wajib": 30,
-    "Terbitkan Nomor Izin": 11, "Lanjutan Kantor": 10,
+    "Terbitkan Nomor Izin": 11, "Lanjutan Kantor": 10, "Dapat Ditolak Oleh": 16, "Penerima Berkas Kembali": 16,
 }
 _EXECUTOR_WIDTH = 10
 
@@ -607,6 +634,12 @@ def _executors(stages: Sequence[Any]) -> list[str]:
     return list(OFFICE_EXECUTORS) + sorted(extra, key=lambda r: (order.get(r, len(order)), r))
 
 
+def _resume_role(stages: Sequence[Any]) -> str | None:
+    """The header's Penerima Berkas Kembali: the stages' most common one (ties: the earliest stage's)."""
+    counts = Counter(s.resume_role for s in stages if s.resume_role)
+    return counts.most_common(1)[0][0] if counts else None
+
+
 def _put(ws, row: int, col: int, value: Any, **style: Any):
     """Writes a value; text is always text (never a formula), control characters dropped."""
     cell = ws.cell(row=row, column=col)
@@ -626,6 +659,7 @@ def _lines(text: str, width: float) -> int:
 
 def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list[str]) -> None:
     executors = _executors(stages)
+    resume_role = _resume_role(stages)
     headers = (
         [h for _, h in _STEP_COLUMNS_HEAD] + executors + [h for _, h in _STEP_COLUMNS_QUALITY]
         + [h for _, h in _STEP_COLUMNS_LOKET]
@@ -657,6 +691,7 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
         "output_document": permit.output_document,
         "validity_months": permit.validity_months,
         "permit_number_format": permit.permit_number_format,
+        "resume_role": resume_role,
     }
     for key, label in _HEADER_LABELS:
         if key in _LIST_KEYS:
@@ -721,6 +756,9 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
             "Isian Wajib": ", ".join(stage.required_fields or []),
             "Terbitkan Nomor Izin": "Ya" if stage.issues_permit else "",
             "Lanjutan Kantor": "Ya" if stage.is_office_continuation else "",
+            "Dapat Ditolak Oleh": stage.reject_role or "",
+            # Only where the stage differs from the header's: a blank cell means the header's.
+            "Penerima Berkas Kembali": stage.resume_role if stage.resume_role != resume_role else "",
             stage.role_name: MARK,
         }
         for h in headers:

@@ -145,7 +145,7 @@ def test_reject_is_final_needs_a_reason_and_belongs_to_kasi_kabid_kadis(session,
     kasi_stage = next(s for s in permit.stages if s.code == "PEMERIKSAAN_KASI")
     session.get(Dossier, dossier_id).stage_id = kasi_stage.id
     session.commit()
-    assert "Hanya Kasi Perizinan" in act(session, dossier_id, Action.REJECT, {BACK_OFFICE}, "x").reasons[0]
+    assert "hanya Kasi Perizinan" in act(session, dossier_id, Action.REJECT, {BACK_OFFICE}, "x").reasons[0]
     assert act(session, dossier_id, Action.REJECT, {KASI_PERIZINAN}).reasons == ("Alasan wajib diisi.",)
     assert act(session, dossier_id, Action.REJECT, {KASI_PERIZINAN}, "Lokasi pool di kawasan lindung").moved
     situation = load_situation(session, dossier_id)

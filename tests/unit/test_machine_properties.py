@@ -51,7 +51,6 @@ from app.sop.loader import load_sops
 from app.sop.machine import (
     FINAL_STATUSES,
     NEEDS_REASON,
-    REJECT_ROLES,
     Action,
     move,
     replay,
@@ -231,12 +230,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def _may_move(action: Action, stage: Stage, roles: set[str]) -> bool:
-    """The role rule of issue 3, written independently of judge(): nobody moves a stage not their own."""
+    """The role rule of issue 3, written independently of judge(): nobody moves a stage not their own,
+    and the SOP file names who rejects (only before numbering) and who takes returned files back."""
     roles = roles - {ADMIN}  # Admin does not bypass the gate: whatever moved, moved without it
     if action is Action.RESUME:
-        return FRONT_OFFICE in roles
+        return stage.resume_role in roles
     if action is Action.REJECT:
-        return stage.role_name in REJECT_ROLES and stage.role_name in roles
+        return stage.reject_role is not None and stage.reject_role in roles
     return stage.role_name in roles
 
 

@@ -28,6 +28,7 @@ def stage_row(s: Stage) -> tuple:
     return (
         s.seq, s.code, s.name, s.activity, s.actor, s.role_name, s.time_standard_text, s.time_standard_minutes,
         s.inputs, s.output, s.is_applicant_step, s.is_office_continuation, list(s.required_fields), s.issues_permit,
+        s.reject_role, s.resume_role,
     )
 
 
@@ -81,8 +82,9 @@ def test_export_then_import_reproduces_the_seeded_sop_76(session, tmp_path):
         assert (
             step.no, step.code, step.name, step.activity, step.actor, step.role, step.time_text, step.time_minutes,
             step.inputs, step.output, step.applicant_step, step.office_continuation, list(step.required_fields),
-            step.issues_permit,
+            step.issues_permit, step.reject_role, step.resume_role,
         ) == stage_row(stage)
+    assert [s.code for s in d.steps if s.reject_role] == ["PEMERIKSAAN_KASI", "PARAF_KABID", "PENANDATANGANAN"]
     assert len(d.requirements) == len(permit.requirements) == 10
     for req, requirement in zip(d.requirements, permit.requirements):
         assert (req.seq, req.code, req.name, req.mandatory, req.due_stage) == requirement_row(requirement)
@@ -135,6 +137,7 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
         "No", "Kegiatan", "Permohonan", "Front Office", "Back Office", "Tim Teknis", "Kasi Perizinan",
         "Kabid Perizinan", "Kepala Dinas", "Arsiparis", "Kelengkapan", "Waktu", "Output", "Ket",
         "Nama Tahap", "Kode Tahap", "Pelaksana Menurut SOP", "Isian Wajib", "Terbitkan Nomor Izin", "Lanjutan Kantor",
+        "Dapat Ditolak Oleh", "Penerima Berkas Kembali",
     ]
     assert "MUTU BAKU" in top and "PELAKSANA" in top
     assert ws.cell(header, 1).font.bold and ws.cell(header + 1, 4).border.left.style == "thin"
@@ -148,6 +151,15 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
     assert ws.cell(first + 14, names.index("Arsiparis") + 1).value == "✓"
     assert ws.cell(first + 5, 2).alignment.wrap_text
     assert ws.cell(first + 12, names.index("Terbitkan Nomor Izin") + 1).value == "Ya"
+    # Who may reject, per step; who takes returned files back once in the header, as every step shares it.
+    rejecting = names.index("Dapat Ditolak Oleh") + 1
+    assert [ws.cell(first + n, rejecting).value for n in (8, 9, 10, 11, 12)] == [
+        None, "Kasi Perizinan", "Kabid Perizinan", "Kepala Dinas", None,
+    ]
+    resume_label = next(r for r in range(1, header) if ws.cell(r, 1).value == "Penerima Berkas Kembali")
+    assert ws.cell(resume_label, 3).value == "Front Office"
+    resuming = names.index("Penerima Berkas Kembali") + 1
+    assert all(ws.cell(first + n, resuming).value is None for n in range(15))
     assert ws.cell(first, 2).data_type == "s"
     calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("SOP").to_python(skip_empty_area=False)
     assert calamine[first - 1][1] == '=HYPERLINK("http://contoh.invalid")'
@@ -378,6 +390,40 @@ def _bad_number_format(sop, requirements):
     return "lembar SOP: format nomor izin '503/{nomor}/ITAP' tidak valid"
 
 
+def _unknown_reject_role(sop, requirements):
+    header = table_header(sop)
+    sop[header].append("Dapat Ditolak Oleh")
+    sop[step_line(sop, 6) - 1].append("Satpam")
+    return f"baris {step_line(sop, 6)} (langkah 6): kolom 'Dapat Ditolak Oleh': peran 'Satpam' tidak dikenal"
+
+
+def _reject_on_the_numbering_step(sop, requirements):
+    header = table_header(sop)
+    sop[header] += ["Terbitkan Nomor Izin", "Dapat Ditolak Oleh"]
+    sop[step_line(sop, 7) - 1] += ["Ya", "Kabid Perizinan"]
+    return (
+        f"baris {step_line(sop, 7)} (langkah 7): penolakan ('Dapat Ditolak Oleh') hanya boleh sebelum penomoran "
+        "izin (langkah 7, PARAF_KABID)"
+    )
+
+
+def _reject_after_the_numbering_step(sop, requirements):
+    header = table_header(sop)
+    sop[header] += ["Terbitkan Nomor Izin", "Dapat Ditolak Oleh"]
+    sop[step_line(sop, 6) - 1] += [None, "Kasi Perizinan"]  # before numbering: allowed
+    sop[step_line(sop, 7) - 1] += ["Ya", None]
+    sop[step_line(sop, 8) - 1] += [None, "Kepala Dinas"]
+    return (
+        f"baris {step_line(sop, 8)} (langkah 8): penolakan ('Dapat Ditolak Oleh') hanya boleh sebelum penomoran "
+        "izin (langkah 7, PARAF_KABID)"
+    )
+
+
+def _unknown_resume_role_in_the_header(sop, requirements):
+    sop.insert(15, ["Penerima Berkas Kembali", ":", "Satpam"])
+    return "lembar SOP: kolom 'Penerima Berkas Kembali': peran 'Satpam' tidak dikenal"
+
+
 def _missing_requirement_sheet(sop, requirements):
     requirements.clear()
     requirements.append(["Daftar berkas"])
@@ -389,7 +435,8 @@ def _missing_requirement_sheet(sop, requirements):
     [
         _no_mark, _two_marks, _bad_time, _unknown_role, _unknown_due_stage, _duplicate_stage, _steps_out_of_order,
         _unknown_header_label, _two_permit_numbering_steps, _unknown_required_field, _bad_number_format,
-        _missing_requirement_sheet,
+        _unknown_reject_role, _reject_on_the_numbering_step, _reject_after_the_numbering_step,
+        _unknown_resume_role_in_the_header, _missing_requirement_sheet,
     ],
 )
 def test_a_broken_sheet_is_refused_with_a_clear_message_and_nothing_is_written(session, tmp_path, break_sheet):
@@ -417,3 +464,66 @@ def test_an_unmarked_unknown_column_is_harmless_and_a_file_that_is_no_workbook_i
     junk.write_bytes(b"not a workbook")
     with pytest.raises(SopFileError, match="junk.xlsx: bukan lembar kerja Excel"):
         read_sop_sheet(junk, STAGE_ROLES, MINUTES_PER_DAY)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Who may reject and who takes returned files back
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_sheet_without_reject_and_resume_columns_rejects_nowhere_and_resumes_at_the_first_steps_role(
+    session, tmp_path
+):
+    d = read_sop_sheet(save_sheet(tmp_path / "sop77.xlsx", *office_sheet()), STAGE_ROLES, MINUTES_PER_DAY)
+
+    assert [s.reject_role for s in d.steps] == [None] * 8
+    assert {s.resume_role for s in d.steps} == {"Front Office"}  # step 1 is received at the Front Office
+    load_sops(session, [d])
+    permit = session.scalar(select(PermitType).where(PermitType.code == "IZIN_TRAYEK_ANGKUTAN_PEDESAAN"))
+    assert {(s.reject_role, s.resume_role) for s in permit.stages} == {(None, "Front Office")}
+
+    sop, requirements = office_sheet()
+    sop[step_line(sop, 1) - 1][4] = "√"  # the applicant's file received at the Back Office instead
+    d = read_sop_sheet(save_sheet(tmp_path / "bo.xlsx", sop, requirements), STAGE_ROLES, MINUTES_PER_DAY)
+    assert {s.resume_role for s in d.steps} == {"Back Office"}
+
+
+def _with_resume_roles(sop: list[list]) -> list[list]:
+    """The office sheet naming Back Office in the header, step 4 overriding it, both typed in lower case."""
+    sop.insert(15, ["Penerima Berkas Kembali", ":", "back office"])
+    header = table_header(sop)
+    sop[header] += ["Dapat Ditolak Oleh", "Penerima Berkas Kembali"]
+    sop[step_line(sop, 4) - 1] += ["kasi perizinan", "KASI PERIZINAN"]
+    return sop
+
+
+def test_the_header_resume_role_applies_to_every_step_unless_a_step_names_its_own(tmp_path):
+    sop, requirements = office_sheet()
+    path = save_sheet(tmp_path / "sop77.xlsx", _with_resume_roles(sop), requirements)
+
+    d = read_sop_sheet(path, STAGE_ROLES, MINUTES_PER_DAY)
+
+    assert [s.resume_role for s in d.steps] == ["Back Office"] * 3 + ["Kasi Perizinan"] + ["Back Office"] * 4
+    assert [s.reject_role for s in d.steps] == [None] * 3 + ["Kasi Perizinan"] + [None] * 4
+
+
+def test_the_written_sheet_names_the_common_resume_role_once_and_only_the_exceptions_per_step(session, tmp_path):
+    sop, requirements = office_sheet()
+    load_sops(session, [read_sop_sheet(
+        save_sheet(tmp_path / "sop77.xlsx", _with_resume_roles(sop), requirements), STAGE_ROLES, MINUTES_PER_DAY,
+    )])
+    permit = session.scalar(select(PermitType).where(PermitType.code == "IZIN_TRAYEK_ANGKUTAN_PEDESAAN"))
+    path = tmp_path / "export.xlsx"
+    write_sop_sheet(path, permit)
+
+    ws = openpyxl.load_workbook(path)["SOP"]
+    header = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "No")
+    label = next(r for r in range(1, header) if ws.cell(r, 1).value == "Penerima Berkas Kembali")
+    assert ws.cell(label, 3).value == "Back Office"
+    names = [ws.cell(header + 1, c).value or ws.cell(header, c).value for c in range(1, ws.max_column + 1)]
+    column = names.index("Penerima Berkas Kembali") + 1
+    assert [ws.cell(header + 1 + no, column).value for no in range(1, 9)] == [None] * 3 + ["Kasi Perizinan"] + [None] * 4
+    again = read_sop_sheet(path, STAGE_ROLES, MINUTES_PER_DAY)
+    assert [(s.reject_role, s.resume_role) for s in again.steps] == [
+        (s.reject_role, s.resume_role) for s in permit.stages
+    ]

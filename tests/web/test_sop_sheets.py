@@ -64,7 +64,8 @@ def test_staff_download_the_sheet_and_admin_loads_a_new_sop_from_it(app, login_a
         def stages(permit_id: int) -> list[tuple]:
             return db.session.execute(
                 select(Stage.seq, Stage.code, Stage.name, Stage.role_name, Stage.time_standard_minutes,
-                       Stage.issues_permit).where(Stage.permit_type_id == permit_id).order_by(Stage.seq)).all()
+                       Stage.issues_permit, Stage.reject_role, Stage.resume_role)
+                .where(Stage.permit_type_id == permit_id).order_by(Stage.seq)).all()
 
         def requirements(permit_id: int) -> list[tuple]:
             return db.session.execute(
