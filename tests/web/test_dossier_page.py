@@ -128,7 +128,9 @@ def test_the_action_panel_says_why_a_move_is_not_possible(page):
     for label in ("Lanjutkan", "Lanjutkan Kembali", "Tolak"):
         assert re.search(rf"<button[^>]*disabled[^>]*>{label}</button>", panel)
         assert f"{label} tidak dapat dilakukan:" in panel
-    assert "Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas." in panel
+    # Who rejects where is the SOP's (reject_role), and the panel says so.
+    assert ("Berkas pada tahap Pengisian Data tidak dapat ditolak; menurut SOP penolakan dilakukan pada tahap: "
+            "Pemeriksaan Kasi, Paraf Kabid, Penandatanganan.") in panel
     assert "Berkas tidak sedang dikembalikan ke pemohon." in panel
     # Pengisian Data is where the company's documents must be verified.
     assert "Dokumen belum ada atau belum diverifikasi: Nomor Induk Berusaha (NIB)" in panel
@@ -146,7 +148,9 @@ def test_the_action_panel_offers_the_moves_open_to_the_role(app, login_as, page)
     )
     assert "Lanjutkan tidak dapat dilakukan:" not in panel
     assert re.search(r"<button[^>]*disabled[^>]*>Tolak</button>", panel)
-    assert "Hanya Kasi Perizinan, Kabid Perizinan atau Kepala Dinas yang dapat menolak berkas." in panel
+    # Who rejects where is the SOP's (reject_role), and the panel says so.
+    assert ("Berkas pada tahap Pengisian Data tidak dapat ditolak; menurut SOP penolakan dilakukan pada tahap: "
+            "Pemeriksaan Kasi, Paraf Kabid, Penandatanganan.") in panel
 
 
 def test_another_role_sees_the_stage_is_not_theirs(app, login_as):
