@@ -1,18 +1,29 @@
-"""REST API (FAB ModelRestApi) over the same records as the grids, with the same permissions.
+"""REST API (FAB ModelRestApi) over the same records as the grids, with the same permissions
+and the same rules.
 
 Each API shares its grid's resource name and maps its methods onto the grid's permission
 names, so a role's grant covers screen and API alike. OpenAPI: /api/v1/_openapi.
+
+A change of a received dossier, or of a company or applicant named on one, needs a reason: the
+`X-Change-Reason` header (percent-encoded UTF-8 where it is not plain ASCII). A refused change
+(no reason, a field its issued permit printed, a record still in use) answers 422 with the
+reason in Indonesian, and nothing is written.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Callable
+from urllib.parse import unquote
 
+from flask import Response, request
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from app.audit import set_reason
+from app.audit.listener import pending_refusal
+from app.changes import ChangeRefused, in_use_refusal
 from app.models import (
     Applicant,
     Company,
@@ -36,6 +47,7 @@ from app.validators import (
     normalize_phone,
 )
 
+REASON_HEADER = "X-Change-Reason"
 METHOD_PERMISSIONS = {
     "get_list": "list",
     "get": "show",
@@ -81,6 +93,31 @@ class LoketRestApi(ModelRestApi):
 
     def pre_update(self, item: object) -> None:
         self._normalize(item)
+        set_reason(self.datamodel.session, unquote(request.headers.get(REASON_HEADER, "")))
+        refusal = pending_refusal(self.datamodel.session, item)
+        if refusal is not None:
+            raise refusal
+
+    def pre_delete(self, item: object) -> None:
+        refusal = in_use_refusal(self.datamodel.session, item)
+        if refusal:
+            raise ChangeRefused(refusal)
+
+    def _refused(self, exc: ChangeRefused) -> Response:
+        self.datamodel.session.rollback()
+        return self.response_422(message=str(exc))
+
+    def put_headless(self, pk: int) -> Response:
+        try:
+            return super().put_headless(pk)
+        except ChangeRefused as exc:
+            return self._refused(exc)
+
+    def delete_headless(self, pk: int) -> Response:
+        try:
+            return super().delete_headless(pk)
+        except ChangeRefused as exc:
+            return self._refused(exc)
 
 
 class CompanyApi(LoketRestApi):
@@ -117,9 +154,10 @@ class DossierApi(LoketRestApi):
         "id", "receipt_number", "permit_type.name", "company.name", "applicant.full_name",
         "stage.code", "stage.name", "status", "submitted_at", "due_at", "version",
     ]
-    show_columns = list_columns + ["notes"]
-    add_columns = ["permit_type", "company", "applicant", "notes"]
-    edit_columns = ["company", "applicant", "notes"]
+    show_columns = list_columns + ["site_address", "site_area_m2", "vehicle_capacity", "notes"]
+    add_columns = ["permit_type", "company", "applicant", "site_address", "site_area_m2", "vehicle_capacity", "notes"]
+    # As on the dossier's form: the parties and the type are fixed by the receipt.
+    edit_columns = ["site_address", "site_area_m2", "vehicle_capacity", "notes"]
 
     def pre_add(self, item: Dossier) -> None:
         actor_id = current_user.id if current_user.is_authenticated else None

@@ -16,6 +16,7 @@ from app.i18n import install_template_gettext, register_wtforms_catalog
 from app.jobs.queue import init_jobs
 from app.menu import register_views
 from app.secrets import load_or_create_secret_key
+from app.security.audit import init_audit
 from app.security.csrf import init_csrf
 from app.templating import register_template_helpers
 from app.views.documents import register_document_helpers
@@ -40,6 +41,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     init_csrf(app)
+    init_audit(app)
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)

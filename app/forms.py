@@ -4,13 +4,15 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import current_app
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, Select2Widget
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
-from wtforms import SelectField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import ValidationError
 
+from app.changes import frozen_refusal, needs_reason, reason_refusal
 from app.extensions import db
+from app.models import Dossier
 from app.regions import desa_choices, kecamatan_choices
 from app.validators import InvalidValue
 
@@ -79,3 +81,50 @@ class Registered:
     def __call__(self, form, field) -> None:  # noqa: ANN001
         if field.data and not db.session.scalar(select(exists().where(getattr(self.model, self.column) == field.data))):
             raise ValidationError(str(self.message))
+
+
+def _stored(value: object) -> object:
+    """A form value as the database keeps it: an empty text box is no value."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _edited(form, model: type) -> object | None:  # noqa: ANN001
+    """The record an edit form edits (FAB puts its id on the form as `_id`), or None on add."""
+    pk = getattr(form, "_id", None)
+    return db.session.get(model, int(pk)) if pk not in (None, "") else None
+
+
+class ReasonForChange:
+    """Why a received record is changed (app.changes.needs_reason): required, then kept with the
+    change in the audit trail."""
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        record = _edited(form, self.model)
+        if record is not None and needs_reason(db.session, record):
+            refusal = reason_refusal(field.data)
+            if refusal:
+                raise ValidationError(refusal)
+
+
+class UnchangedAfterIssue:
+    """A dossier field its permit printed keeps its value once the permit is numbered."""
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        dossier = _edited(form, Dossier)
+        if dossier is None or _stored(getattr(dossier, field.name)) == _stored(field.data):
+            return
+        refusal = frozen_refusal(db.session, dossier.id, [field.name])
+        if refusal:
+            raise ValidationError(refusal)
+
+
+def reason_field(model: type) -> TextAreaField:
+    return TextAreaField(
+        _l("Reason for the change"),
+        description=_l("Required once the dossier is received: kept with the change in the audit trail."),
+        validators=[ReasonForChange(model)],
+        widget=BS3TextAreaFieldWidget(),
+    )

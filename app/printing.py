@@ -11,7 +11,8 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -24,6 +25,7 @@ from app.regions import region_name
 from app.sop.calendar import as_utc
 from app.sop.intake import SUBMIT_ACTION
 from app.sop.machine import Action
+from app.sop.numbering import DescribePermit, Numbered
 from reports.papers import (
     InspectionReportPaper,
     Letterhead,
@@ -234,14 +236,13 @@ def _inspection_report(session: Session, dossier: Dossier, office: Office) -> by
     )
 
 
-def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:
+def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:  # noqa: ARG001 - frozen at issue
     permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))  # unavailable() saw it
-    return render_permit(permit_paper(permit, dossier, session.get(PermitType, permit.permit_type_id), office),
-                         office.letterhead, office.paper_size)
+    return render_permit(*printed_permit(permit.snapshot))
 
 
-def permit_paper(permit: Permit, dossier: Dossier, permit_type: PermitType, office: Office) -> PermitPaper:
-    """The permit as printed, from its rows (the batch print job builds many of these)."""
+def permit_paper(permit: Numbered | Permit, dossier: Dossier, permit_type: PermitType, office: Office) -> PermitPaper:
+    """The permit as it is printed, from the records as they are at issue."""
     company = dossier.company
     return PermitPaper(
         permit_number=permit.number,
@@ -264,6 +265,34 @@ def permit_paper(permit: Permit, dossier: Dossier, permit_type: PermitType, offi
         signatory=office.signatory,
         city=office.letterhead.city,
     )
+
+
+SNAPSHOT_VERSION = 1
+
+
+def permit_snapshot(paper: PermitPaper, letterhead: Letterhead, paper_size: str) -> dict[str, Any]:
+    """Everything a permit prints, as JSON: kept with its number, read by every re-print."""
+    return {"version": SNAPSHOT_VERSION, "paper": asdict(paper), "letterhead": asdict(letterhead),
+            "paper_size": paper_size}
+
+
+def printed_permit(snapshot: dict[str, Any]) -> tuple[PermitPaper, Letterhead, str]:
+    """render_permit's arguments from a permit's snapshot: the same paper, byte for byte."""
+    assert snapshot.get("version") == SNAPSHOT_VERSION, "a permit snapshot Loket cannot read"
+    paper = dict(snapshot["paper"])
+    paper["legal_bases"] = tuple(paper["legal_bases"])
+    paper["signatory"] = Signatory(**paper["signatory"])
+    return PermitPaper(**paper), Letterhead(**snapshot["letterhead"]), snapshot["paper_size"]
+
+
+def describe_permits(office: Office) -> DescribePermit:
+    """What numbering freezes with each permit this office issues (app.sop.numbering)."""
+
+    def describe(session: Session, dossier: Dossier, permit_type: PermitType, numbered: Numbered) -> dict[str, Any]:
+        return permit_snapshot(permit_paper(numbered, dossier, permit_type, office), office.letterhead,
+                               office.paper_size)
+
+    return describe
 
 
 def _count(value: int | None, unit: str) -> str:

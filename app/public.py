@@ -3,22 +3,39 @@ are the whole disclosure (no NIK, no address, no officer), so a template cannot 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.models import Company, Dossier, DossierStatus, Permit, PermitType, Stage
+from app.models import Dossier, DossierStatus, Permit, PermitType, Stage
+from app.sop.calendar import as_utc
+
+
+class PermitStanding(str, enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"  # valid_until is before today (office time)
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"  # revoked, and a corrected permit replaces it
 
 
 @dataclass(frozen=True)
 class PermitCheck:
     number: str
-    holder: str  # the company: a permit is public, and its holder is printed on it
+    holder: str  # the company as printed on the permit: a permit is public, and so is its holder
     permit_type: str
     issued_on: dt.date
     valid_until: dt.date | None
-    revoked: bool
+    standing: PermitStanding
+    revoked_on: dt.date | None = None  # office date
+    superseded_by: str | None = None  # the number of the permit that replaces this one
+    superseded_by_token: str | None = None  # its verification page
+    supersedes: str | None = None  # the number of the revoked permit this one replaces
+
+    @property
+    def stands(self) -> bool:
+        return self.standing is PermitStanding.VALID
 
 
 @dataclass(frozen=True)
@@ -30,18 +47,32 @@ class DossierStatusCheck:
     promised_at: dt.datetime | None
 
 
-def check_permit(session: Session, token: str) -> PermitCheck | None:
+def check_permit(session: Session, token: str, today: dt.date, tz: dt.tzinfo) -> PermitCheck | None:
+    """What the permit printed (its snapshot, never today's records) and whether it still stands
+    today: revoked, replaced by a correction, or past its validity."""
+    successor, predecessor = aliased(Permit), aliased(Permit)
     row = session.execute(
-        select(Permit.number, Company.name, PermitType.name.label("type_name"), Permit.issued_on,
-               Permit.valid_until, Permit.revoked_at)
-        .join(Dossier, Dossier.id == Permit.dossier_id)
-        .join(Company, Company.id == Dossier.company_id)
-        .join(PermitType, PermitType.id == Permit.permit_type_id)
+        select(Permit.number, Permit.snapshot, Permit.issued_on, Permit.valid_until, Permit.revoked_at,
+               successor.number.label("successor"), successor.token.label("successor_token"),
+               predecessor.number.label("predecessor"))
+        .outerjoin(successor, successor.supersedes_id == Permit.id)
+        .outerjoin(predecessor, predecessor.id == Permit.supersedes_id)
         .where(Permit.token == token)
     ).first()
     if row is None:
         return None
-    return PermitCheck(row.number, row.name, row.type_name, row.issued_on, row.valid_until, row.revoked_at is not None)
+    if row.successor is not None:
+        standing = PermitStanding.SUPERSEDED
+    elif row.revoked_at is not None:
+        standing = PermitStanding.REVOKED
+    elif row.valid_until is not None and row.valid_until < today:
+        standing = PermitStanding.EXPIRED
+    else:
+        standing = PermitStanding.VALID
+    printed = row.snapshot["paper"]
+    revoked_on = as_utc(row.revoked_at).astimezone(tz).date() if row.revoked_at is not None else None
+    return PermitCheck(row.number, printed["company_name"], printed["permit_type_name"], row.issued_on,
+                       row.valid_until, standing, revoked_on, row.successor, row.successor_token, row.predecessor)
 
 
 def check_dossier(session: Session, receipt_number: str) -> DossierStatusCheck | None:

@@ -1,6 +1,7 @@
 """Sample papers with realistic Landak data, shared by the paper tests and bench/permit_pdf.py."""
 from __future__ import annotations
 
+from app.printing import Office, describe_permits
 from reports.papers import (
     InspectionReportPaper,
     Letterhead,
@@ -90,3 +91,10 @@ PERMIT = PermitPaper(
     ),
     city="Ngabang",
 )
+
+# The office a test issues permits as: numbering freezes what the permit prints (app.printing).
+OFFICE = Office(
+    letterhead=LETTERHEAD, signatory=PERMIT.signatory, paper_size="F4", timezone="Asia/Jakarta",
+    public_base_url="https://loket.landakkab.go.id",
+)
+DESCRIBE_PERMIT = describe_permits(OFFICE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
 from app.labels import REPORT_KINDS
-from app.models import Dossier, Permit, PermitType, RegisterEntry, describe_parameters
+from app.models import Dossier, Permit, RegisterEntry, describe_parameters
 from app.office import office_calendar
-from app.printing import Office, permit_paper
+from app.printing import Office, printed_permit
 from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does
 from app.views.export import grid_count, grid_headers, grid_rows
 from reports.excel_register import RegisterMeta, write_register
@@ -55,12 +55,6 @@ class JobContext:
             print_workers=config["PRINT_WORKERS"] or os.cpu_count() or 1,
             now=dt.datetime.now(dt.UTC),
         )
-
-    def with_public_url(self, url: str | None) -> JobContext:
-        """Without LOKET_PUBLIC_URL, QR codes point where the requester's browser reached us."""
-        if not url or current_app.config.get("PUBLIC_BASE_URL"):
-            return self
-        return replace(self, office=replace(self.office, public_base_url=url.rstrip("/")))
 
 
 @dataclass(frozen=True)
@@ -161,24 +155,18 @@ def _dates(parameters: dict[str, Any]) -> tuple[dt.date, dt.date]:
 
 
 def _batch_permits(context: JobContext, parameters: dict[str, Any], out: Path, progress: Progress) -> str:
-    """Every standing permit issued in the date range, in number order, as one PDF."""
+    """Every standing permit issued in the date range, in number order, as one PDF: each as it
+    was issued (its snapshot), the same paper as its own re-print."""
     first, last = _dates(parameters)
-    office = context.with_public_url(parameters.get("public_base_url")).office
-    permits = db.session.scalars(
-        select(Permit)
+    office = context.office
+    snapshots = db.session.scalars(
+        select(Permit.snapshot)
         .where(Permit.issued_on >= first, Permit.issued_on <= last, Permit.revoked_at.is_(None))
         .order_by(Permit.year, Permit.series, Permit.seq)
-        .options(selectinload(Permit.dossier).selectinload(Dossier.company),
-                 selectinload(Permit.dossier).selectinload(Dossier.applicant))
     ).all()
-    if not permits:
+    if not snapshots:
         raise ReportRefused(f"Tidak ada izin terbit (yang tidak dicabut) dari {office.day(first)} sampai {office.day(last)}.")
-    types = {t.id: t for t in db.session.scalars(select(PermitType))}
-    tasks = [
-        (render_permit, (permit_paper(p, p.dossier, types[p.permit_type_id], office), office.letterhead,
-                         office.paper_size))
-        for p in permits
-    ]
+    tasks = [(render_permit, printed_permit(snapshot)) for snapshot in snapshots]
     db.session.expunge_all()
     progress(0, len(tasks))
     render_batch(tasks, out, workers=context.print_workers, progress=lambda done: progress(done))

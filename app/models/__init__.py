@@ -3,6 +3,7 @@ SOP engine and the report builders use these in plain Python (labels live in app
 from app.models.base import Base, BigId, NAMING_CONVENTION  # noqa: I001  (the base first)
 from app.models.account import ACCOUNT_METADATA, Account, account_fk, create_all, drop_all
 from app.models.applicant import Applicant
+from app.models.audit import AuditAction, AuditEntry
 from app.models.company import Company
 from app.models.dossier import Document, Dossier, DossierStatus, StageEvent
 from app.models.holiday import LocalHoliday
@@ -12,10 +13,14 @@ from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 from app.models.report_job import JobStatus, ReportJob, describe_parameters
 
+from app.models import guards  # noqa: E402, F401, I001  (triggers created with the tables)
+
 __all__ = [
     "ACCOUNT_METADATA",
     "Account",
     "Applicant",
+    "AuditAction",
+    "AuditEntry",
     "Base",
     "BigId",
     "Company",

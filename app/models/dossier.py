@@ -23,6 +23,7 @@ from app.models.base import Base
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
     from app.models.company import Company
+    from app.models.issuance import Permit
     from app.models.permit import PermitType, RequirementType, Stage
 
 
@@ -59,6 +60,8 @@ class Dossier(Base):
     vehicle_capacity: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every stage move; a guarded UPDATE checks it (optimistic locking).
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A correction: the revoked permit this dossier's permit will replace (Permit.supersedes).
+    corrects_permit_id: Mapped[int | None] = mapped_column(ForeignKey("permit.id", use_alter=True), index=True)
 
     permit_type: Mapped[PermitType] = relationship()
     company: Mapped[Company] = relationship(back_populates="dossiers")
@@ -68,6 +71,7 @@ class Dossier(Base):
     events: Mapped[list[StageEvent]] = relationship(
         back_populates="dossier", order_by="StageEvent.occurred_at"
     )
+    corrects_permit: Mapped[Permit | None] = relationship(foreign_keys=[corrects_permit_id])
 
     def __repr__(self) -> str:
         return self.receipt_number

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Date,
     DateTime,
     ForeignKey,
@@ -34,7 +35,13 @@ class NumberCounter(Base):
 
 
 class Permit(Base):
-    """A permit as issued: its number, its public verification token and whether it still stands."""
+    """A permit as issued: its number, its public verification token, what it printed, and whether
+    it still stands.
+
+    Frozen from the moment it is numbered (triggers in app.models.guards refuse anything else):
+    only a revocation may be added, once. A correction is a new dossier whose permit
+    `supersedes` this one.
+    """
 
     __tablename__ = "permit"
     __table_args__ = (UniqueConstraint("series", "year", "seq", name="uq_permit_series_year_seq"),)
@@ -54,10 +61,22 @@ class Permit(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by_id: Mapped[int | None] = mapped_column(account_fk())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # Everything the permit prints (holder, applicant, site, legal bases, signatory, dates,
+    # letterhead), written with its number: a re-print and /verifikasi read this, never the
+    # live rows (app.printing.permit_snapshot).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The revoked permit this one replaces (a correction); its reverse is superseded_by.
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("permit.id"), unique=True)
 
-    dossier: Mapped[Dossier] = relationship()
+    dossier: Mapped[Dossier] = relationship(foreign_keys=[dossier_id])
     permit_type: Mapped[PermitType] = relationship()
     revoked_by = relationship(Account)
+    supersedes: Mapped[Permit | None] = relationship(
+        remote_side=[id], foreign_keys=[supersedes_id], back_populates="superseded_by"
+    )
+    superseded_by: Mapped[Permit | None] = relationship(
+        foreign_keys=[supersedes_id], back_populates="supersedes", uselist=False, viewonly=True
+    )
 
     @property
     def is_revoked(self) -> bool:

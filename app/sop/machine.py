@@ -17,8 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import Change, write
+from app.audit.trail import jsonable
 from app.models import (
     Account,
+    AuditAction,
     Document,
     Dossier,
     DossierStatus,
@@ -30,7 +33,7 @@ from app.models import (
 )
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
-from app.sop.numbering import issue_permit
+from app.sop.numbering import DescribePermit, issue_permit
 from app.sop.sla import due_at, return_pauses
 
 
@@ -213,14 +216,18 @@ def apply(
     now: dt.datetime,
     timezone: str = "Asia/Jakarta",
     calendar: WorkingCalendar | None = None,
+    describe_permit: DescribePermit | None = None,
     history: list[dict] | None = None,
+    trail: list[Change] | None = None,
 ) -> Outcome:
-    """Makes one move in the caller's transaction: a guarded UPDATE, then the history row.
+    """Makes one move in the caller's transaction: a guarded UPDATE, then the history row and
+    the audit row.
 
     The UPDATE only matches the dossier as it was judged (same stage, status and version); if
     another officer moved it in between, nothing is written and the outcome says who and when.
-    The caller commits (or rolls back) the transaction. With `history` given, the history row
-    is appended there for the caller to insert with others (apply_many).
+    A move into the numbering stage numbers the permit, which `describe_permit` says the content
+    of (required then). The caller commits (or rolls back) the transaction. With `history` and
+    `trail` given, the rows are appended there for the caller to insert with others (apply_many).
     """
     dossier, stage = situation.dossier, situation.stage
     dossier_id = dossier.id
@@ -242,13 +249,13 @@ def apply(
         missing = situation.missing()
         note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
 
+    new_due = _due_after(session, situation, action, calendar, now)
     # Core on the session's connection: the ORM's bulk-UPDATE bookkeeping is not needed here.
     moved = session.connection().execute(
         _GUARDED_UPDATE,
         {
             "dossier_id": dossier_id, "seen_stage": stage.id, "seen_version": version, "seen_status": status,
-            "new_stage": (to_stage or stage).id, "new_status": new_status,
-            "new_due": _due_after(session, situation, action, calendar, now),
+            "new_stage": (to_stage or stage).id, "new_status": new_status, "new_due": new_due,
         },
     )
     if moved.rowcount != 1:
@@ -262,15 +269,20 @@ def apply(
         occurred_at=now,
         note=note or None,
     )
+    change = Change("dossier", dossier_id, AuditAction.MOVE, _moved_fields(
+        stage, to_stage, status, new_status, dossier.due_at, new_due), dossier_id, note or None)
     if history is None:
         session.execute(insert(StageEvent), [event])
+        write(session, [change], now=now)
     else:
         history.append(event)
+        trail.append(change)
     # Numbered in this same transaction: if the caller rolls back, the number was never taken.
     # Only moving forward into the numbering stage numbers, and only once.
     numbers = action is Action.ADVANCE and _issues(to_stage)
     assert not (numbers and situation.permit_number), "a dossier is numbered once"
-    permit_number = issue_permit(session, dossier, now, timezone).permit_number if numbers else ""
+    assert describe_permit is not None or not numbers, "numbering needs what the permit prints"
+    permit_number = issue_permit(session, dossier, now, timezone, describe_permit).permit_number if numbers else ""
     session.expire(dossier)
     return Outcome(
         dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "", permit_number
@@ -291,12 +303,13 @@ def apply_many(
     now: dt.datetime,
     timezone: str = "Asia/Jakarta",
     calendar: WorkingCalendar | None = None,
+    describe_permit: DescribePermit | None = None,
 ) -> list[Outcome]:
     """One action on many dossiers (a bulk move): every row judged on its own, one Outcome each.
 
     Rows are loaded in chunks with their SOP rows and verified documents (a few queries per
     chunk, not per row); each move is still its own guarded UPDATE, and the history rows of a
-    chunk go in with one INSERT. The caller commits.
+    chunk go in with one INSERT, and so do their audit rows. The caller commits.
     """
     roles = set(roles)
     sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] = {}
@@ -306,6 +319,7 @@ def apply_many(
         chunk = unique_ids[start : start + BULK_CHUNK]
         situations = load_situations(session, chunk, sop_rows)
         events: list[dict] = []
+        trail: list[Change] = []
         for dossier_id in chunk:
             situation = situations.get(dossier_id)
             if situation is None:
@@ -313,10 +327,12 @@ def apply_many(
                 continue
             outcomes.append(
                 apply(session, situation, action, actor_id=actor_id, roles=roles, note=note, now=now,
-                      timezone=timezone, calendar=calendar, history=events)
+                      timezone=timezone, calendar=calendar, describe_permit=describe_permit, history=events,
+                      trail=trail)
             )
         if events:
             session.execute(insert(StageEvent), events)
+            write(session, trail, now=now)
     return outcomes
 
 
@@ -365,6 +381,17 @@ def _destination(situation: Situation, action: Action) -> tuple[Stage | None, st
     if action is Action.RESUME:
         return stage, DossierStatus.IN_PROGRESS.value
     return stage, DossierStatus.REJECTED.value
+
+
+def _moved_fields(
+    stage: Stage, to_stage: Stage | None, status: str, new_status: str,
+    due: dt.datetime | None, new_due: dt.datetime | None,
+) -> dict[str, list]:
+    """A move as the audit trail records it: {field: [before, after]}."""
+    fields = {"stage": [stage.code, to_stage.code if to_stage else None], "status": [status, new_status]}
+    if due != new_due:
+        fields["due_at"] = [jsonable(due), jsonable(new_due)]
+    return {key: values for key, values in fields.items() if values[0] != values[1]}
 
 
 def _issues(stage: Stage | None) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -20,7 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.models import Dossier, NumberCounter, Permit, PermitType, RegisterEntry
+from app.audit import record_rows
+from app.models import AuditAction, Dossier, NumberCounter, Permit, PermitType, RegisterEntry
 from app.sop.calendar import as_utc
 from app.sop.number_format import format_permit_number
 from app.transactions import begin_immediate
@@ -53,12 +56,31 @@ class Issued:
     token: str
 
 
-def issue_permit(session: Session, dossier: Dossier, now: dt.datetime, timezone: str) -> Issued:
-    """Numbers the dossier's permit and writes its Permit row and its register line.
+@dataclass(frozen=True)
+class Numbered:
+    """What numbering decides about a permit, besides the records it prints."""
+
+    number: str
+    token: str
+    issued_on: dt.date
+    valid_until: dt.date | None
+
+
+# Everything the permit prints, as it will be printed for ever (app.printing.describe_permits):
+# called with the dossier (company and applicant loaded), its permit type and the numbers.
+DescribePermit = Callable[[Session, Dossier, PermitType, Numbered], dict[str, Any]]
+
+
+def issue_permit(
+    session: Session, dossier: Dossier, now: dt.datetime, timezone: str, describe: DescribePermit
+) -> Issued:
+    """Numbers the dossier's permit and writes its Permit row (with what it prints, frozen from
+    now on) and its register line, and their audit trail.
 
     The year is the issue date's year in the office's time zone (1 January 00:30 WIB is the new
     year, although it is still 31 December in UTC). The caller's transaction commits or rolls
-    back the numbers together with the move.
+    back the numbers together with the move. A correction's permit supersedes the permit its
+    dossier corrects.
     """
     now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
     issued_on = now.astimezone(ZoneInfo(timezone)).date()
@@ -76,21 +98,25 @@ def issue_permit(session: Session, dossier: Dossier, now: dt.datetime, timezone:
         else None
     )
     token = secrets.token_urlsafe(24)
-    session.execute(
-        insert(Permit),
+    snapshot = describe(session, dossier, permit_type, Numbered(number, token, issued_on, valid_until))
+    permit_id = session.execute(
+        insert(Permit).returning(Permit.id),
         [dict(
             dossier_id=dossier.id, permit_type_id=permit_type.id, series=permit_type.code, year=year, seq=seq,
             number=number, issued_at=now, issued_on=issued_on, valid_until=valid_until, token=token,
+            snapshot=snapshot, supersedes_id=dossier.corrects_permit_id,
         )],
-    )
-    session.execute(
-        insert(RegisterEntry),
+    ).scalar_one()
+    register_id = session.execute(
+        insert(RegisterEntry).returning(RegisterEntry.id),
         [dict(
             register_number=register_number, year=year, seq=register_seq, entry_date=issued_on,
             dossier_id=dossier.id, permit_number=number, company_id=dossier.company_id,
             applicant_id=dossier.applicant_id, permit_type_id=permit_type.id, issue_date=issued_on,
         )],
-    )
+    ).scalar_one()
+    record_rows(session, Permit, [permit_id], AuditAction.CREATE, now)
+    record_rows(session, RegisterEntry, [register_id], AuditAction.CREATE, now)
     return Issued(number, register_number, token)
 
 

@@ -9,7 +9,12 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.audit import set_reason
+from app.audit.listener import pending_refusal
+from app.changes import ChangeRefused, in_use_refusal
+from app.extensions import db
 from app.formatting import format_day, format_moment
+from app.forms import reason_field
 from app.jobs.submit import start_job
 from app.office import office_now
 from app.views.export import grid_count, grid_headers, grid_rows
@@ -22,6 +27,9 @@ class LoketModelView(ModelView):
     # Column name -> formatter; subclasses list their date columns here.
     date_columns: tuple[str, ...] = ()
     moment_columns: tuple[str, ...] = ()
+    # Records whose changes after a dossier's receipt need a reason (app.changes): the edit form
+    # asks for one, and the audit trail keeps it with the change.
+    asks_reason = False
 
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
         formatters = {c: format_day for c in self.date_columns}
@@ -29,7 +37,26 @@ class LoketModelView(ModelView):
         self.formatters_columns = {**formatters, **(self.formatters_columns or {})}
         # Whoever may list a grid may export what it lists.
         self.method_permission_name = {"export_xlsx": "list", **(self.method_permission_name or {})}
+        if self.asks_reason:
+            self.edit_form_extra_fields = {
+                **(self.edit_form_extra_fields or {}), "change_reason": reason_field(self.datamodel.obj),
+            }
+            self.edit_columns = [*self.edit_columns, "change_reason"]
         super().__init__(**kwargs)
+
+    def pre_update(self, item: object) -> None:
+        """The form checked the reason and the frozen fields; the same rules are asked again on
+        the record as it will be saved, so nothing reaches the database unexplained."""
+        set_reason(db.session, getattr(item, "change_reason", None))
+        refusal = pending_refusal(db.session, item)
+        if refusal is not None:
+            db.session.rollback()
+            raise refusal
+
+    def pre_delete(self, item: object) -> None:
+        refusal = in_use_refusal(db.session, item)
+        if refusal:
+            raise ChangeRefused(refusal)
 
     @expose("/export_xlsx", methods=["GET"])
     @has_access

@@ -16,7 +16,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.extensions import db
-from app.forms import Normalized, Registered
+from app.forms import Normalized, Registered, UnchangedAfterIssue
 from app.labels import STAGE_ACTIONS
 from app.models import Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent
 from app.office import office_calendar
@@ -159,9 +159,12 @@ class DossierView(LoketModelView):
     # registered company and applicant would not scale.
     add_columns = ["permit_type", "company_nib", "applicant_nik", "site_address", "site_area_m2", "vehicle_capacity",
                    "notes"]
+    # What the permit prints keeps its value once the permit is numbered (checked first: Optional
+    # ends the checks of an emptied field).
     validators_columns = {
-        "site_area_m2": [Optional(), NumberRange(min=1, max=10_000_000)],
-        "vehicle_capacity": [Optional(), NumberRange(min=1, max=100_000)],
+        "site_address": [UnchangedAfterIssue()],
+        "site_area_m2": [UnchangedAfterIssue(), Optional(), NumberRange(min=1, max=10_000_000)],
+        "vehicle_capacity": [UnchangedAfterIssue(), Optional(), NumberRange(min=1, max=100_000)],
     }
     add_form_extra_fields = {
         "company_nib": StringField(
@@ -185,6 +188,7 @@ class DossierView(LoketModelView):
     }
     # Stage and status move only through SOP actions; parties are fixed by the receipt.
     edit_columns = ["site_address", "site_area_m2", "vehicle_capacity", "notes"]
+    asks_reason = True
     search_columns = ["receipt_number", "permit_type", "company", "applicant", "stage", "status", "submitted_at", "due_at"]
     # Company and applicant are searched by text (see GRID_TEXT_FILTERS), not picked from a list.
     search_form_extra_fields = {

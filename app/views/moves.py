@@ -18,9 +18,11 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db
 from app.models import Dossier, Stage
 from app.office import office_calendar
+from app.printing import describe_permits
 from app.security import roles
 from app.sop.machine import NEEDS_REASON, Action, apply_many
 from app.views.dossiers import ACTION_LABELS, dossier_filter_query
+from app.views.papers import current_office
 
 MAX_BULK = 10_000
 
@@ -118,6 +120,7 @@ class DossierMoveView(BaseView):
             now=dt.datetime.now(dt.timezone.utc),
             timezone=current_app.config["OFFICE_TIMEZONE"],
             calendar=office_calendar(),
+            describe_permit=describe_permits(current_office()),
         )
         db.session.commit()
         moved = [o for o in outcomes if o.moved]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.labels import DOSSIER_STATUSES
 from app.models import Dossier, Permit
+from app.office import office_now
 from app.permits import RevocationRefused, revoke
 from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, available_papers, print_paper
 from app.public import check_dossier, check_permit
@@ -137,7 +138,8 @@ class PublicView(BaseView):
 
     @expose("/verifikasi/<token>", methods=["GET"])
     def verification(self, token: str):  # noqa: ANN201
-        check = check_permit(db.session, token) if len(token) <= 64 else None
+        now = office_now()
+        check = check_permit(db.session, token, now.date(), now.tzinfo) if len(token) <= 64 else None
         return self.render_template("loket/public_verification.html", check=check), (200 if check else 404)
 
     @expose("/status", methods=["GET"])

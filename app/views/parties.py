@@ -66,6 +66,7 @@ class ApplicantView(LoketModelView):
     list_columns = ["full_name", "nik", "company.name", "position", "phone"]
     show_columns = ["full_name", "nik", "email", "phone", "position", "company", "created_at"]
     add_columns = edit_columns = ["full_name", "nik", "email", "phone", "position", "company"]
+    asks_reason = True
     search_columns = ["full_name", "nik", "email", "phone", "company"]
     order_columns = ["full_name", "nik", "position"]
     base_order = ("full_name", "asc")
@@ -96,6 +97,7 @@ class CompanyView(LoketModelView):
         (_l("Address and contact"), {"fields": ["address", "desa_name", "kecamatan_name", "phone", "email"]}),
     ]
     add_columns = edit_columns = _EDITABLE_COMPANY
+    asks_reason = True
     search_columns = ["name", "legal_form", "nib", "npwp", "kecamatan_code", "email"]
     order_columns = ["name", "legal_form", "nib"]
     base_order = ("name", "asc")

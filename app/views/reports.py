@@ -224,5 +224,4 @@ class ArchiveReportView(BaseView):
         if last < first:
             flash(str(_l("The last issue date is before the first.")), "danger")
             return redirect(url_for("ArchiveReportView.form"))
-        return start_job("batch_permits", {"date_from": first.isoformat(), "date_to": last.isoformat(),
-                                           "public_base_url": request.url_root})
+        return start_job("batch_permits", {"date_from": first.isoformat(), "date_to": last.isoformat()})

@@ -23,6 +23,7 @@ import datetime as dt
 import random
 import time
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -43,7 +44,9 @@ from app.models import (
     Stage,
     StageEvent,
 )
+from app.printing import Office, describe_permits
 from app.sop.calendar import WorkingCalendar
+from app.sop.numbering import Numbered
 
 from .errors import DemoError
 from .identities import _Company, _Generator
@@ -175,6 +178,7 @@ def generate(
 
         due_cache: dict[int, Any] = {}
         issued: list[tuple[int, int, int, int, int | None]] = []  # (t issued, dossier, company, applicant, t archived)
+        printed: dict[int, SimpleNamespace] = {}  # issued dossier -> what its permit prints of it
         site = gen.site
         status_counts: dict[str, int] = defaultdict(int)
         n_events = n_documents = 0
@@ -200,13 +204,14 @@ def generate(
                 if day not in due_cache:
                     due = calendar.due_at(clock.opens_utc[day], service_days)
                     due_cache[day] = due.replace(tzinfo=None).isoformat(" ") + ".000000" if writer.text_dates else due
+                pool = site(company.row["kecamatan_code"])
                 dossier_rows.append(
                     (dossier_id, gen.receipt(prefix, t0), permit_id, company.id, applicant_id,
-                     stage_ids[walked.stage], status, stamp(t0), due_cache[day], None, walked.moves,
-                     *site(company.row["kecamatan_code"]))
+                     stage_ids[walked.stage], status, stamp(t0), due_cache[day], None, walked.moves, *pool)
                 )
                 if walked.issued_at is not None:  # issued, or issued and since archived
                     issued.append((walked.issued_at, dossier_id, company.id, applicant_id, walked.archived_at))
+                    printed[dossier_id] = _printed_dossier(company, company.applicants[a], pool)
                 if with_documents:
                     _documents(rng, stamp, dossier_id, t0, walked.left_at, requirement_plan, document_rows)
                 dossier_id += 1
@@ -216,7 +221,13 @@ def generate(
             n_events += len(event_rows)
             n_documents += len(document_rows)
 
-        permit_rows, register_rows, counter_rows = _issue(rng, clock, stamp, day_value, issued, kind)
+        office = Office.from_config(current_app.config, current_app.config.get("PUBLIC_BASE_URL") or "http://localhost")
+        describe = describe_permits(office)
+
+        def snapshot(dossier_id: int, numbered: Numbered) -> Any:  # noqa: ANN401
+            return writer.json(describe(session, printed[dossier_id], permit, numbered))
+
+        permit_rows, register_rows, counter_rows = _issue(rng, clock, stamp, day_value, issued, kind, snapshot)
         writer.insert(Permit, PERMIT_COLUMNS, permit_rows)
         writer.insert(RegisterEntry, REGISTER_COLUMNS, register_rows)
         writer.insert(NumberCounter, COUNTER_COLUMNS, counter_rows)
@@ -236,6 +247,15 @@ def generate(
         f"{_n(len(permit_rows))} izin bernomor, {_n(len(register_rows))} baris register, "
         f"{_n(n_documents) + ' dokumen' if with_documents else 'tanpa dokumen'}; "
         f"seed {seed}, tanggal acuan {reference:%d-%m-%Y}; {seconds} detik."
+    )
+
+
+def _printed_dossier(company: _Company, applicant: dict[str, Any], pool: tuple[str, int, int]) -> SimpleNamespace:
+    """The dossier as app.printing.permit_paper reads it, without loading it back."""
+    site_address, site_area_m2, vehicle_capacity = pool
+    return SimpleNamespace(
+        company=SimpleNamespace(**company.row), applicant=SimpleNamespace(full_name=applicant["full_name"]),
+        site_address=site_address, site_area_m2=site_area_m2, vehicle_capacity=vehicle_capacity,
     )
 
 

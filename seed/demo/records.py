@@ -5,12 +5,14 @@ import base64
 import datetime as dt
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
 from app.sop.number_format import format_permit_number
-from app.sop.numbering import REGISTER_NUMBER_FORMAT, REGISTER_SERIES
+from app.sop.numbering import REGISTER_NUMBER_FORMAT, REGISTER_SERIES, Numbered
 
 from .walk import WorkClock
 
@@ -68,8 +70,10 @@ def _issue(
     day_value,  # noqa: ANN001
     issued: list[tuple[int, int, int, int, int | None]],
     kind: _PermitKind,
+    describe: Callable[[int, Numbered], Any],
 ) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """Permits, register lines and number counters, as app.sop.numbering.issue_permit leaves them.
+    `describe(dossier id, numbers)` gives the snapshot of what the permit prints.
 
     In issue order, numbered without gaps within each year of issue (the office's date of the
     advance into the issuing stage), the permit per permit type and the register line across the
@@ -97,7 +101,8 @@ def _issue(
         day = day_value(issued_on)
         permit_rows.append(
             (dossier_id, kind.id, kind.series, year, seq, number, stamp(t_issued), day,
-             day_value(valid_until) if valid_until else None, token)
+             day_value(valid_until) if valid_until else None, token,
+             describe(dossier_id, Numbered(number, token, issued_on, valid_until)))
         )
         register_seq[year] += 1
         line = register_seq[year]

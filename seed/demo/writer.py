@@ -1,7 +1,8 @@
 """Bulk INSERTs of ready row tuples: the column order of each table, and the writer per database."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+import json
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
@@ -30,7 +31,7 @@ REGISTER_COLUMNS = (
 )
 PERMIT_COLUMNS = (
     "dossier_id", "permit_type_id", "series", "year", "seq", "number", "issued_at", "issued_on", "valid_until",
-    "token",
+    "token", "snapshot",
 )
 COUNTER_COLUMNS = ("series", "year", "last_seq")
 
@@ -83,6 +84,10 @@ class _Writer:
         self._restore = []
         if self._cache_size is not None:
             self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(self._cache_size)}")
+
+    def json(self, value: Any) -> Any:  # noqa: ANN401
+        """A JSON column's value in the row format insert() writes (text for the driver's own paths)."""
+        return json.dumps(value) if self.copy or self.text_dates else value
 
     def insert(self, model: type, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:

@@ -24,7 +24,7 @@ from app.models import Dossier, NumberCounter, Permit, PermitType, RegisterEntry
 from app.security.roles import KEPALA_DINAS
 from app.sop.machine import Action, Outcome, apply, load_situation
 from app.sop.numbering import REGISTER_SERIES
-from tests.conftest import BUSINESS_TABLES, POSTGRES_URL
+from tests.conftest import POSTGRES_URL, wipe_business_tables
 from tests.factories import make_dossier
 
 pytestmark = [
@@ -42,13 +42,9 @@ HOLD = 0.05  # seconds each worker keeps its transaction open after numbering
 
 @pytest.fixture()
 def clean_db(app):  # noqa: ANN001
-    """tests.conftest's clean_db, plus the permits and counters issued here (they point at dossiers)."""
     yield
     with app.app_context():
-        db.session.rollback()
-        for table in dict.fromkeys(("print_log", "permit", "number_counter", *BUSINESS_TABLES)):
-            db.session.execute(text(f"DELETE FROM {table}"))
-        db.session.commit()
+        wipe_business_tables()
 
 
 class _Abandoned(Exception):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from app.audit import set_reason
 from app.models import create_all
 from app.security.roles import STAGE_ROLES
 from app.sop.loader import load_sops, parse_sop_dir
@@ -22,5 +23,7 @@ def session(tmp_path: Path):
     shutil.copytree(SEED_SOP_DIR, tmp_path / "sop")
     with Session(engine) as session:
         load_sops(session, parse_sop_dir(tmp_path / "sop", STAGE_ROLES, 510))
+        # Tests arrange dossiers by editing them; such edits need a reason (app.changes).
+        set_reason(session, "penyiapan data uji")
         yield session
     engine.dispose()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
@@ -37,7 +37,7 @@ from app.validators import (
     normalize_phone,
 )
 from seed.demo import generate
-from tests.conftest import BUSINESS_TABLES
+from tests.conftest import wipe_business_tables
 
 REFERENCE = dt.date(2026, 6, 15)
 SEED = 11
@@ -52,10 +52,7 @@ TABLES = {
 
 
 def _wipe() -> None:
-    db.session.rollback()
-    for table in BUSINESS_TABLES:
-        db.session.execute(text(f"DELETE FROM {table}"))
-    db.session.commit()
+    wipe_business_tables()
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -30,6 +30,7 @@ from app.sop.machine import (
     move,
     replay,
 )
+from tests.paper_samples import DESCRIBE_PERMIT
 
 SEED = Path(__file__).resolve().parents[2] / "seed" / "sop"
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # Monday 09.00 WIB
@@ -60,7 +61,8 @@ def _open(session: Session) -> int:
 
 
 def act(session: Session, dossier_id: int, action: Action, roles: set[str], note: str | None = None):  # noqa: ANN201
-    outcome = move(session, dossier_id, action, actor_id=None, roles=roles, note=note, now=NOW)
+    outcome = move(session, dossier_id, action, actor_id=None, roles=roles, note=note, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT)
     session.commit()
     return outcome
 

@@ -39,6 +39,7 @@ from app.sop.intake import open_dossier
 from app.sop.loader import load_sops, parse_sop_dir
 from app.sop.machine import Action, load_situation, move
 from app.sop.numbering import REGISTER_SERIES, issue_permit, next_number, permit_of
+from tests.paper_samples import DESCRIBE_PERMIT
 
 SEED = Path(__file__).resolve().parents[2] / "seed" / "sop"
 POOL = "IZIN_POOL_KENDARAAN"
@@ -155,7 +156,7 @@ def test_issue_permit_numbers_per_permit_type_and_year_in_asia_jakarta(session, 
     ]
     issued = []
     for dossier_id, when in plan:
-        issued.append(issue_permit(session, session.get(Dossier, dossier_id), when, TZ))
+        issued.append(issue_permit(session, session.get(Dossier, dossier_id), when, TZ, DESCRIBE_PERMIT))
         session.commit()
 
     assert [i.permit_number for i in issued] == [
@@ -190,16 +191,16 @@ def test_issue_permit_numbers_per_permit_type_and_year_in_asia_jakarta(session, 
 
 def test_a_rolled_back_number_is_handed_out_again_so_no_gap(session):
     first, lost, second = (_dossier(session) for _ in range(3))
-    assert issue_permit(session, session.get(Dossier, first), NOW, TZ).permit_number == "503/0001/IPK/DPMPTSPTK/2026"
+    assert issue_permit(session, session.get(Dossier, first), NOW, TZ, DESCRIBE_PERMIT).permit_number == "503/0001/IPK/DPMPTSPTK/2026"
     session.commit()
 
-    taken = issue_permit(session, session.get(Dossier, lost), NOW, TZ)
+    taken = issue_permit(session, session.get(Dossier, lost), NOW, TZ, DESCRIBE_PERMIT)
     assert taken.permit_number == "503/0002/IPK/DPMPTSPTK/2026"
     session.rollback()
     assert _counter(session, POOL, 2026) == 1 and _counter(session, REGISTER_SERIES, 2026) == 1
     assert permit_of(session, lost) is None
 
-    again = issue_permit(session, session.get(Dossier, second), NOW, TZ)
+    again = issue_permit(session, session.get(Dossier, second), NOW, TZ, DESCRIBE_PERMIT)
     session.commit()
     assert (again.permit_number, again.register_number) == ("503/0002/IPK/DPMPTSPTK/2026", "REG/0002/2026")
     assert sorted(session.scalars(select(Permit.seq))) == [1, 2]
@@ -233,7 +234,8 @@ def test_a_transaction_that_read_first_still_takes_the_write_lock_before_numberi
 
 def test_advancing_into_penomoran_cetak_issues_one_permit_and_one_register_line(session):
     dossier_id = _dossier(session, stage_code="PENANDATANGANAN", ready=True)
-    outcome = move(session, dossier_id, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW)
+    outcome = move(session, dossier_id, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT)
     session.commit()
 
     assert outcome.moved, outcome.reasons
@@ -253,7 +255,8 @@ def test_advancing_into_penomoran_cetak_issues_one_permit_and_one_register_line(
     )
 
     # Moving on (handover) keeps the permit as it is and numbers nothing more.
-    outcome = move(session, dossier_id, Action.ADVANCE, actor_id=None, roles={"Back Office"}, note=None, now=NOW)
+    outcome = move(session, dossier_id, Action.ADVANCE, actor_id=None, roles={"Back Office"}, note=None, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT)
     session.commit()
     assert outcome.moved and outcome.permit_number == ""
     assert (_count(session, Permit), _count(session, RegisterEntry)) == (1, 1)
@@ -263,10 +266,12 @@ def test_advancing_into_penomoran_cetak_issues_one_permit_and_one_register_line(
 def test_a_move_rolled_back_after_numbering_leaves_no_permit_no_register_line_and_no_gap(session):
     first = _dossier(session, stage_code="PENANDATANGANAN", ready=True)
     second = _dossier(session, stage_code="PENANDATANGANAN", ready=True)
-    assert move(session, first, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW).moved
+    assert move(session, first, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT).moved
     session.commit()
 
-    outcome = move(session, second, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW)
+    outcome = move(session, second, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT)
     assert outcome.moved and outcome.permit_number == "503/0002/IPK/DPMPTSPTK/2026"
     session.rollback()  # e.g. the request failed after the move
 
@@ -276,7 +281,8 @@ def test_a_move_rolled_back_after_numbering_leaves_no_permit_no_register_line_an
     dossier = session.get(Dossier, second)
     assert (dossier.stage.code, dossier.status, dossier.version) == ("PENANDATANGANAN", "in_progress", 1)
 
-    retried = move(session, second, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW)
+    retried = move(session, second, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS}, note=None, now=NOW,
+                   describe_permit=DESCRIBE_PERMIT)
     session.commit()
     assert retried.permit_number == "503/0002/IPK/DPMPTSPTK/2026"
     assert sorted(session.scalars(select(RegisterEntry.register_number))) == ["REG/0001/2026", "REG/0002/2026"]
@@ -354,7 +360,7 @@ def test_concurrent_engine_moves_into_the_issuing_stage_on_a_sqlite_file(tmp_pat
                 situation = load_situation(session, dossier_ids[index])
                 barrier.wait()
                 outcome = move(session, situation.dossier.id, Action.ADVANCE, actor_id=None, roles={KEPALA_DINAS},
-                               note=None, now=NOW)
+                               note=None, now=NOW, describe_permit=DESCRIBE_PERMIT)
                 assert outcome.moved, outcome.reasons
                 time.sleep(0.03)
                 if index == failing:
@@ -385,14 +391,14 @@ def test_concurrent_engine_moves_into_the_issuing_stage_on_a_sqlite_file(tmp_pat
 
 def test_a_second_permit_with_the_same_series_year_and_seq_is_refused(session):
     issued, intruder = _dossier(session), _dossier(session)
-    issue_permit(session, session.get(Dossier, issued), NOW, TZ)
+    issue_permit(session, session.get(Dossier, issued), NOW, TZ, DESCRIBE_PERMIT)
     session.commit()
     permit = permit_of(session, issued)
     with pytest.raises(IntegrityError, match=r"permit\.series, permit\.year, permit\.seq"):
         session.execute(insert(Permit), [dict(
             dossier_id=intruder, permit_type_id=permit.permit_type_id, series=permit.series, year=permit.year,
             seq=permit.seq, number="503/0001/IPK/DPMPTSPTK/2026-dup", issued_at=NOW, issued_on=NOW.date(),
-            token="another-token",
+            token="another-token", snapshot=permit.snapshot,
         )])
     session.rollback()
     assert _count(session, Permit) == 1
@@ -400,7 +406,7 @@ def test_a_second_permit_with_the_same_series_year_and_seq_is_refused(session):
 
 def test_a_second_register_line_with_the_same_year_and_seq_is_refused(session):
     issued, intruder = _dossier(session), _dossier(session)
-    issue_permit(session, session.get(Dossier, issued), NOW, TZ)
+    issue_permit(session, session.get(Dossier, issued), NOW, TZ, DESCRIBE_PERMIT)
     session.commit()
     entry = session.scalars(select(RegisterEntry)).one()
     other = session.get(Dossier, intruder)

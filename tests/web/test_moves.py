@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app.audit import changes_by
 from app.extensions import db
 from app.models import Dossier, Stage, StageEvent
 from tests.conftest import csrf_token
@@ -120,7 +121,7 @@ def test_the_grid_offers_moves_and_a_filter_wide_selection(login_as):
 
 
 def test_overdue_and_due_today_filters_and_clock_columns(app, login_as):
-    with app.app_context():
+    with app.app_context(), changes_by(db.session, reason="penyiapan data uji"):
         late, today, later = _open(), _open(), _open()
         now = dt.datetime.now(dt.timezone.utc)
         db.session.get(Dossier, late).due_at = now - dt.timedelta(days=3)

@@ -13,9 +13,11 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import Document, LocalHoliday, Permit, PermitType, RegisterEntry, ReportJob, StageEvent
+from app.printing import permit_snapshot
 from app.security.roles import ALL_ROLES
 from tests.conftest import csrf_token
 from tests.factories import make_dossier
+from tests.paper_samples import LETTERHEAD, PERMIT
 
 FO, BO, TT = "Front Office", "Back Office", "Tim Teknis"
 KASI, KABID, KADIS = "Kasi Perizinan", "Kabid Perizinan", "Kepala Dinas"
@@ -120,6 +122,7 @@ def rows(app: Flask) -> dict[str, int]:
             dossier=dossier, permit_type=permit, series="UJI", year=2026, seq=9001,
             number="503/9001/IPK/DPMPTSPTK/2026", issued_at=dt.datetime(2026, 11, 27, 3, tzinfo=dt.UTC),
             issued_on=dt.date(2026, 11, 27), token="uji-token-permissions",
+            snapshot=permit_snapshot(PERMIT, LETTERHEAD, "F4"),
         )
         job = ReportJob(kind="register_received", parameters={"year": 2026, "month": 10}, status="failed",
                         requested_at=dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC), progress_done=0, attempts=1)
