@@ -143,3 +143,16 @@ def in_use_refusal(session: Session, record: object) -> str | None:
         return None
     return (f"'{record}' tidak dapat dihapus karena masih dipakai oleh: {'; '.join(str(r) for r in found)}. "
             "Data yang sudah dipakai tetap disimpan.")
+
+
+def count_needing_reason(session: Session, model: type, ids: Sequence[int]) -> int:
+    """How many of these rows a change needs a reason for (needs_reason, in bulk for imports)."""
+    if not ids or model not in (Dossier, Company, Applicant):
+        return 0
+    if model is Dossier:
+        return len(ids)
+    column = Dossier.company_id if model is Company else Dossier.applicant_id
+    found = 0
+    for start in range(0, len(ids), 900):
+        found += session.scalar(select(func.count(func.distinct(column))).where(column.in_(ids[start : start + 900])))
+    return found

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.models import Document, Dossier, RequirementType, Stage
+from app.audit import Change, write
+from app.audit.trail import jsonable
+from app.models import AuditAction, Document, Dossier, RequirementType, Stage
 from app.sop.machine import FINAL_STATUSES
 from app.uploads import StoredFile
 
@@ -81,4 +83,7 @@ def verify(
     )
     if done.rowcount != 1:
         raise DocumentRefused("Dokumen ini sudah diverifikasi oleh petugas lain.")
+    write(session, [Change("document", document.id, AuditAction.UPDATE, {
+        "verified_at": [None, jsonable(now)], "verified_by_id": [None, actor_id],
+    }, dossier.id)], now=now)
     session.expire(document)

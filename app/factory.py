@@ -19,6 +19,7 @@ from app.secrets import load_or_create_secret_key
 from app.security.audit import init_audit
 from app.security.csrf import init_csrf
 from app.templating import register_template_helpers
+from app.views.audit import register_audit_helpers
 from app.views.documents import register_document_helpers
 from app.views.papers import register_paper_helpers
 from app.views.reports import register_report_helpers
@@ -51,6 +52,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_document_helpers(app)
     register_paper_helpers(app)
     register_report_helpers(app)
+    register_audit_helpers(app)
     register_wtforms_catalog(app)
     install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)

@@ -54,3 +54,28 @@ REPORT_KINDS: dict[str, object] = {
 def label(labels: dict[str, object], code: str | None) -> str:
     """The label of a code, or the code itself when it has none."""
     return str(labels.get(code, code)) if code is not None else ""
+
+# The audit trail (app.models.AuditEntry): what kind of record, what happened, through what.
+AUDIT_ENTITIES: dict[str, object] = {
+    "company": _l("Company"),
+    "applicant": _l("Applicant"),
+    "dossier": _l("Dossier"),
+    "document": _l("Document"),
+    "register_entry": _l("Register entry"),
+    "permit": _l("Permit"),
+    "local_holiday": _l("Local holiday"),
+    "ab_user": _l("User"),
+    "ab_role": _l("Role"),
+}
+AUDIT_ACTIONS: dict[str, object] = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "move": _l("Moved through the SOP"),
+}
+AUDIT_ORIGINS: dict[str, object] = {
+    "web": _l("Screen"),
+    "api": _l("API"),
+    "job": _l("Report job"),
+    "system": _l("System"),
+}

@@ -8,6 +8,8 @@ from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
 from app.api import ALL_APIS
+from app.views.audit import AuditEntryView
+from app.views.corrections import PermitCorrectionView
 from app.views.documents import DocumentFileView
 from app.views.dossiers import DocumentView, DossierView, StageEventView
 from app.views.holidays import LocalHolidayView
@@ -50,6 +52,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(MonthlyReportView, "MonthlyReports", _l("Monthly registers"), "fa-file-excel-o", *_REPORTS),
     MenuEntry(ArchiveReportView, "ArchiveReports", _l("Register book and batch print"), "fa-print", *_REPORTS),
     MenuEntry(ReportJobView, "ReportJobs", _l("Report jobs"), "fa-tasks", *_REPORTS),
+    MenuEntry(AuditEntryView, "AuditTrail", _l("Audit trail"), "fa-shield", *_REPORTS),
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
@@ -69,7 +72,7 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
-    for view in (DossierMoveView, DocumentFileView, DossierPaperView):
+    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView):
         appbuilder.add_view_no_menu(view)
     public = appbuilder.add_view_no_menu(PublicView)
     # Status and verification need no login: throttle anyone guessing receipt numbers or tokens.

@@ -20,6 +20,11 @@ class Actor:
 
 SYSTEM = Actor(None, "sistem")
 
+
+def actor_name(username: str, full_name: str | None) -> str:
+    """How the trail names an account: its username, and the person's name as it is today."""
+    return f"{username} ({full_name})" if full_name else username
+
 _ACTOR, _REASON, _BATCH = "audit_actor", "audit_reason", "audit_import_batch"
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.audit import AUDITED, Change, changes_by, record_rows, write
+from app.audit.trail import jsonable
 from app.bulk import gc_paused
+from app.changes import count_needing_reason, reason_refusal
 from app.imports.specs import CellProblem, ImportSpec, RowSkipped
-from app.models import Company, ImportBatch, ImportStatus
+from app.models import AuditAction, Company, ImportBatch, ImportStatus
 from app.sop.calendar import as_utc
 from app.spreadsheets.reading import ParsedSheet, RowError
 from app.transactions import begin_immediate
@@ -30,7 +32,9 @@ class ImportRefused(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class CellChange:
+    """One cell of an update as the preview shows it."""
+
     column: str
     before: Any
     after: Any
@@ -44,7 +48,7 @@ class PlannedRow:
     key: Any
     values: dict[str, Any]            # model attributes to write (create: all; update: the changed ones)
     record_id: int | None = None
-    changes: tuple[Change, ...] = ()
+    changes: tuple[CellChange, ...] = ()
     errors: tuple[RowError, ...] = ()
     note: str = ""                    # why a skipped row is skipped
 
@@ -65,6 +69,10 @@ class ImportPlan:
     @property
     def errors(self) -> list[RowError]:
         return [error for row in self.rows for error in row.errors]
+
+    def updates_needing_reason(self, session: Session) -> int:
+        """Updates of received dossiers or of their parties: applying them needs a reason."""
+        return count_needing_reason(session, self.spec.model, [r.record_id for r in self.rows if r.action == UPDATE])
 
 
 @gc_paused()
@@ -110,8 +118,13 @@ def plan_import(session: Session, spec: ImportSpec, sheet: ParsedSheet) -> Impor
         if not changed:
             plan.rows.append(PlannedRow(row.row, UNCHANGED, key, {}, record.id))
             continue
+        refusal = spec.refuse_update(session, record, changed) if spec.refuse_update else None
+        if refusal:
+            error = RowError(row.row, _header(spec, next(iter(changed))), refusal)
+            plan.rows.append(PlannedRow(row.row, ERROR, key, {}, errors=(error,)))
+            continue
         changes = tuple(
-            Change(_header(spec, name), _shown(session, name, getattr(record, name)), _shown(session, name, value))
+            CellChange(_header(spec, name), _shown(session, name, getattr(record, name)), _shown(session, name, value))
             for name, value in changed.items()
         )
         plan.rows.append(PlannedRow(row.row, UPDATE, key, changed, record.id, changes))
@@ -141,10 +154,11 @@ def _shown(session: Session, attribute: str, value: Any) -> Any:  # noqa: ANN401
 
 
 @gc_paused()
-def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime) -> None:
-    """Writes every create and update, and the batch record, in the caller's transaction; the
-    caller commits. Refused, with nothing written, while any row has an error, or when the plan
-    is no longer the one the preview showed (batch's counts): the data changed meanwhile."""
+def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime, reason: str | None = None) -> None:
+    """Writes every create and update, their audit trail and the batch record, in the caller's
+    transaction; the caller commits. Refused, with nothing written, while any row has an error,
+    when updates of received dossiers or their parties come without a reason, or when the plan is
+    no longer the one the preview showed (batch's counts): the data changed meanwhile."""
     if plan.errors:
         raise ImportRefused(f"Berkas masih memuat {len(plan.errors)} kesalahan; perbaiki dulu, lalu unggah ulang.")
     if batch.status != ImportStatus.PREVIEWED.value:
@@ -155,6 +169,10 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
             "Data sudah berubah sejak pratinjau: berkas ini sekarang akan membuat {created}, memperbarui {updated}, "
             "tidak mengubah {unchanged} dan melewati {skipped} baris. Tidak ada yang ditulis; periksa berkas "
             "lagi untuk melihat pratinjau yang baru.".format(**now_counts))
+    needing = plan.updates_needing_reason(session)
+    if needing and reason_refusal(reason):
+        raise ImportRefused(f"{needing} baris mengubah data berkas yang sudah diterima atau perusahaan/pemohonnya. "
+                            + reason_refusal(reason))
     # Claim the batch with a guarded UPDATE: of two clicks on Terapkan, the second waits for the
     # first (SQLite: the write lock, taken up front; PostgreSQL: the row lock) and then finds it
     # applied, instead of writing the file twice.
@@ -165,63 +183,38 @@ def apply_plan(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.d
     ).rowcount
     if claimed != 1:
         raise ImportRefused("Impor ini sudah diterapkan atau dibatalkan.")
+    with changes_by(session, reason=reason or None, import_batch_id=batch.id):
+        _write(session, plan, batch, now)
+    batch.status = ImportStatus.APPLIED.value
+    batch.applied_at = now
+
+
+def _write(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datetime) -> None:
     model = plan.spec.model
     creates = [row.values for row in plan.rows if row.action == CREATE]
     updates = [row for row in plan.rows if row.action == UPDATE]
     created_ids: list[int] = []
     if plan.spec.create is not None:
-        created_ids = plan.spec.create(session, creates, batch.user_id)
+        created_ids = plan.spec.create(session, creates, batch.user_id)  # ORM: the listener keeps the trail
     else:
         table = model.__table__  # Core: the ORM's per-object bookkeeping is not needed for a bulk insert
         for start in range(0, len(creates), CHUNK):
             created_ids += session.connection().execute(
                 insert(table).returning(table.c.id), creates[start : start + CHUNK]
             ).scalars().all()
+        record_rows(session, model, created_ids, AuditAction.CREATE, now)
     before = []
     if updates:
+        spec = AUDITED[model]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_([u.record_id for u in updates])))}
-        before = [{"id": u.record_id, **{k: _json(getattr(records[u.record_id], k)) for k in u.values}} for u in updates]
+        before = [{"id": u.record_id, **{k: jsonable(getattr(records[u.record_id], k)) for k in u.values}} for u in updates]
         session.execute(update(model), [{"id": u.record_id, **u.values} for u in updates])
+        write(session, [
+            Change(spec.entity, u.record_id, AuditAction.UPDATE,
+                   {k: [old[k], jsonable(v)] for k, v in u.values.items()},
+                   getattr(records[u.record_id], spec.dossier_key) if spec.dossier_key else None)
+            for u, old in zip(updates, before)
+        ], now=now)
     if plan.spec.after_apply is not None:
         plan.spec.after_apply(session, creates)
-    batch.status = ImportStatus.APPLIED.value
-    batch.applied_at = now
     batch.undo = {"created": created_ids, "updated": before}
-
-
-def undo_batch(session: Session, batch: ImportBatch, spec: ImportSpec, now: dt.datetime, timezone: str) -> None:
-    """Takes an import back on the day it was applied: restores updated rows, deletes created ones
-    (refused if anything refers to them by now). The caller commits."""
-
-    if batch.status != ImportStatus.APPLIED.value or batch.applied_at is None:
-        raise ImportRefused("Hanya impor yang sudah diterapkan yang dapat dibatalkan.")
-    applied = as_utc(batch.applied_at)
-    zone = ZoneInfo(timezone)
-    if applied.astimezone(zone).date() != now.astimezone(zone).date():
-        raise ImportRefused("Impor hanya dapat dibatalkan pada hari yang sama dengan penerapannya.")
-    model = spec.model
-    undo = batch.undo or {}
-    if undo.get("updated"):
-        session.execute(update(model), [_unjson(model, row) for row in undo["updated"]])
-    created = undo.get("created") or []
-    if spec.before_undo is not None and created:
-        spec.before_undo(session, created)
-    for start in range(0, len(created), CHUNK):
-        session.execute(model.__table__.delete().where(model.id.in_(created[start : start + CHUNK])))
-    if spec.after_undo is not None:
-        spec.after_undo(session)
-    batch.status = ImportStatus.UNDONE.value
-    batch.undone_at = now
-
-
-def _json(value: Any) -> Any:  # noqa: ANN401
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-
-
-def _unjson(model: type, row: dict[str, Any]) -> dict[str, Any]:
-    restored = dict(row)
-    for name, value in row.items():
-        column = model.__table__.columns.get(name)
-        if value is not None and column is not None and column.type.python_type is dt.date:
-            restored[name] = dt.date.fromisoformat(value)
-    return restored

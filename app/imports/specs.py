@@ -18,8 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.changes import frozen_refusal
 from app.labels import LEGAL_FORMS
 from app.models import Applicant, Company, Dossier, NumberCounter, PermitType, RegisterEntry, StageEvent
+from app.models.guards import REGISTER_RECORDED
 from app.regions import kecamatan_choices
 from app.security import roles
 from app.sop.calendar import WorkingCalendar
@@ -55,6 +57,8 @@ class ImportSpec:
     before_undo: Callable[[Session, list[int]], None] | None = None
     # Attributes a re-import may not change on an existing row.
     immutable: tuple[str, ...] = ()
+    # Why an existing row may not take these changes (a dossier whose permit is issued), or None.
+    refuse_update: Callable[[Session, Any, dict[str, Any]], str | None] | None = None
     # Another system's export (SiCantik, OSS): a title may stand above the table, and columns
     # Loket does not know are read past instead of refusing the file.
     extract: bool = False
@@ -263,7 +267,17 @@ def register_spec() -> ImportSpec:
 
     return ImportSpec("register", _l("Register book"), RegisterEntry, roles.REGISTER_ENTRY, "register_number",
                       columns, resolve, permissions=(("can_edit", roles.REGISTER_ENTRY),),
-                      after_apply=_move_register_counters, after_undo=_recount_register_counters)
+                      after_apply=_move_register_counters, after_undo=_recount_register_counters,
+                      refuse_update=_numbered_line_refusal)
+
+
+def _numbered_line_refusal(_session: Session, line: RegisterEntry, changed: dict[str, Any]) -> str | None:
+    """A line numbering wrote records an issued permit; only where its paper is kept may change."""
+    recorded = sorted(set(changed) & set(REGISTER_RECORDED))
+    if line.dossier_id is None or not recorded:
+        return None
+    return (f"Baris {line.register_number} dicatat oleh penomoran izin {line.permit_number}; isinya tidak dapat "
+            "diubah lewat impor (hanya boks dan rak arsip).")
 
 
 def _resolve_parties(session: Session, values: dict[str, Any], permit_type_header: str) -> dict[str, Any]:
@@ -360,4 +374,5 @@ def dossier_spec(calendar: WorkingCalendar) -> ImportSpec:
 
     return ImportSpec("dossier", _l("Dossiers"), Dossier, roles.DOSSIER, "receipt_number", columns, resolve,
                       create=create, before_undo=before_undo,
-                      immutable=("company_id", "applicant_id", "permit_type_id", "submitted_at"), extract=True)
+                      immutable=("company_id", "applicant_id", "permit_type_id", "submitted_at"), extract=True,
+                      refuse_update=lambda session, dossier, changed: frozen_refusal(session, dossier.id, changed))

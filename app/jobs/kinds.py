@@ -20,10 +20,11 @@ from flask_login import login_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from app.audit import Change, write
 from app.extensions import db
 from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
 from app.labels import REPORT_KINDS
-from app.models import Dossier, Permit, RegisterEntry, describe_parameters
+from app.models import AuditAction, Dossier, Permit, RegisterEntry, describe_parameters
 from app.office import office_calendar
 from app.printing import Office, printed_permit
 from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does
@@ -134,12 +135,21 @@ def _register_book(context: JobContext, parameters: dict[str, Any], out: Path, p
         for e in entries
     ]
     placements = [dict(zip(("id", "book_page", "book_line"), (e.id, *place(e.seq)))) for e in entries]
+    # Only the lines whose place in the book changes get a trail row (printing again changes none).
+    moved = [
+        Change("register_entry", e.id, AuditAction.UPDATE, {
+            key: [getattr(e, key), where[key]] for key in ("book_page", "book_line") if getattr(e, key) != where[key]
+        }, e.dossier_id)
+        for e, where in zip(entries, placements)
+        if (e.book_page, e.book_line) != (where["book_page"], where["book_line"])
+    ]
     db.session.expunge_all()
     tasks = book_jobs(lines, year, office.letterhead, office.paper_size)
     progress(0, len(tasks))
     render_batch(tasks, out, workers=context.print_workers, progress=lambda done: progress(done))
     # The paper and the database agree: each line's page and line as printed.
     db.session.execute(update(RegisterEntry), placements)  # ORM bulk UPDATE by primary key
+    write(db.session, moved, now=context.now)
     db.session.commit()
     return f"buku-register-{year}.pdf"
 

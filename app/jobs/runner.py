@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from sqlalchemy import select, update
 
+from app.audit import SYSTEM, Actor, actor_name, changes_by
 from app.extensions import db
 from app.jobs.kinds import KINDS, JobContext, ReportRefused
 from app.models import JobStatus, ReportJob
@@ -73,8 +74,12 @@ def run_job(job_id: int, worker: str) -> None:
         )
         db.session.commit()
 
+    # What a job changes (a register book's page numbers) is its requester's doing.
+    requester = job.requested_by
+    actor = Actor(requester.id, actor_name(requester.username, requester.full_name), None, "job") if requester else SYSTEM
     try:
-        download_name = kind.build(JobContext.current(), dict(job.parameters), part, progress)
+        with changes_by(db.session, actor=actor):
+            download_name = kind.build(JobContext.current(), dict(job.parameters), part, progress)
         os.replace(part, final)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
         db.session.rollback()

@@ -6,18 +6,13 @@ from flask import Flask, g, has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_login import current_user
 
-from app.audit import SYSTEM, Actor, Audited, audit, set_actor, set_reason
+from app.audit import SYSTEM, Actor, Audited, actor_name, audit, set_actor, set_reason
 from app.extensions import db
 
 # FAB writes these on every login; they are bookkeeping, not changes of the account.
 _USER_BOOKKEEPING = frozenset({
     "last_login", "login_count", "fail_login_count", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
 })
-
-
-def actor_name(user: User) -> str:
-    full = " ".join(part for part in (user.first_name, user.last_name) if part)
-    return f"{user.username} ({full})" if full else user.username
 
 
 def request_actor() -> Actor:
@@ -30,7 +25,7 @@ def request_actor() -> Actor:
     origin = "api" if request.path.startswith("/api/") else "web"
     if user is None or not getattr(user, "is_authenticated", False):
         return Actor(None, "anonim", request.remote_addr, origin)
-    return Actor(user.id, actor_name(user), request.remote_addr, origin)
+    return Actor(user.id, actor_name(user.username, user.get_full_name()), request.remote_addr, origin)
 
 
 def _start_request() -> None:

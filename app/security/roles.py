@@ -1,5 +1,8 @@
 """Roles as data. Each role gets exactly the permissions its SOP work needs; the rest is denied.
 
+Separation of duties: Admin keeps the users, the roles and the SOP, and reads the records and
+their audit trail; Admin moves no dossier, changes no case record and revokes no permit.
+
 Resources are the `class_permission_name` of a grid and of its REST API (both share it), so one
 grant covers the screen and the API. Permission names are FAB's: can_list, can_show, can_add,
 can_edit, can_delete. `menu_access` is derived from these in app.security.sync.
@@ -41,11 +44,13 @@ ARCHIVE_REPORT = "ArchiveReport"
 SPREADSHEET_IMPORT = "SpreadsheetImport"
 # SOP sheets: everyone who reads the SOP may download a permit type's sheet; only Admin loads one.
 SOP_SHEET = "SopSheet"
+# The audit trail: read and exported, never changed (no permission to add, edit or delete exists).
+AUDIT_ENTRY = "AuditEntry"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
     LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
-    SPREADSHEET_IMPORT, SOP_SHEET,
+    SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY,
 )
 
 READ = ("can_list", "can_show")
@@ -85,10 +90,11 @@ _CASE_READ = {
 
 # role -> resource -> permissions. Admin is handled apart: it gets every permission.
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
-    # Receives the file, registers the company and applicant, opens the dossier (SOP steps 1-6, 14).
+    # Receives the file, registers the company and applicant, opens the dossier (SOP steps 1-6, 14);
+    # removes a company or applicant registered by mistake (only while nothing uses it).
     FRONT_OFFICE: {
         **_SOP_READ, **_CASE_READ,
-        COMPANY: READ_WRITE, APPLICANT: READ_WRITE, DOSSIER: READ_WRITE, DOSSIER_MOVE: MOVE,
+        COMPANY: FULL, APPLICANT: FULL, DOSSIER: READ_WRITE, DOSSIER_MOVE: MOVE,
         DOCUMENT: FILE_HANDLE, SPREADSHEET_IMPORT: ("can_import",),
     },
     # Verifies, drafts, numbers and prints (steps 7, 9, 13).
@@ -112,10 +118,20 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ_EDIT, DOSSIER_MOVE: MOVE,
         ARCHIVE_REPORT: REQUEST, SPREADSHEET_IMPORT: ("can_import",),
     },
-    # Reads everything, exports the monthly registers, and may download anyone's report.
+    # Reads everything and the audit trail, exports the monthly registers, and may download
+    # anyone's report.
     SUPERVISOR: {
         **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, REPORT_JOB: ALL_JOBS, MONTHLY_REPORT: REQUEST,
+        AUDIT_ENTRY: READ,
     },
+}
+
+# Admin, besides Flask-AppBuilder's own screens (users, roles, permissions: app.security.sync):
+# the SOP (local days off, new SOPs from their sheets), and reading the records and their trail.
+ADMIN_GRANTS: dict[str, tuple[str, ...]] = {
+    PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: FULL, SOP_SHEET: ("can_import", "can_export"),
+    COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ, PERMIT: READ,
+    REGISTER_ENTRY: READ, REPORT_JOB: OWN_JOBS, AUDIT_ENTRY: READ,
 }
 
 # Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).

@@ -68,6 +68,9 @@ class Situation:
     requirements: tuple[RequirementType, ...]
     verified_requirement_ids: frozenset[int]
     permit_number: str | None = None  # the dossier's permit, once numbered
+    # A correction: the permit that already replaced the revoked one it corrects (it cannot be
+    # replaced twice).
+    superseded_by: str | None = None
 
     @cached_property
     def stage(self) -> Stage:
@@ -133,6 +136,9 @@ def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict
         reasons.append(_not_your_stage(stage))
     if action is Action.ADVANCE:
         reasons += situation.missing()
+        if situation.superseded_by and _issues(situation.next_stage):
+            reasons.append(f"Izin yang diperbaiki berkas ini sudah digantikan oleh izin {situation.superseded_by}; "
+                           "satu izin yang dicabut hanya diganti satu kali.")
     return Verdict(action, not reasons, tuple(reasons))
 
 
@@ -160,6 +166,10 @@ def load_situations(
         .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
     ).all()
     permits = dict(session.execute(select(Permit.dossier_id, Permit.number).where(Permit.dossier_id.in_(dossier_ids))).all())
+    corrected = {d.corrects_permit_id for d in dossiers if d.corrects_permit_id is not None}
+    successors = dict(session.execute(
+        select(Permit.supersedes_id, Permit.number).where(Permit.supersedes_id.in_(corrected))
+    ).all()) if corrected else {}
     verified: dict[int, set[int]] = {}
     for dossier_id, requirement_id in session.execute(
         select(Document.dossier_id, Document.requirement_type_id).where(
@@ -173,7 +183,8 @@ def load_situations(
             sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
         stages, requirements = sop_rows[dossier.permit_type_id]
         situations[dossier.id] = Situation(
-            dossier, stages, requirements, frozenset(verified.get(dossier.id, ())), permits.get(dossier.id)
+            dossier, stages, requirements, frozenset(verified.get(dossier.id, ())), permits.get(dossier.id),
+            successors.get(dossier.corrects_permit_id),
         )
     return situations
 

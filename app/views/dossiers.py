@@ -54,6 +54,7 @@ DOSSIER_LABELS = {
     "site_address": _l("Pool site address"),
     "site_area_m2": _l("Site area (m²)"),
     "vehicle_capacity": _l("Vehicle capacity"),
+    "corrects_permit": _l("Corrects permit"),
 }
 
 
@@ -149,7 +150,7 @@ class DossierView(LoketModelView):
         "applicant.full_name", "stage.name", "status", "due_at", "time_left", "overdue",
     ]
     show_fieldsets = [
-        (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status", "version"]}),
+        (_l("Dossier"), {"fields": ["receipt_number", "permit_type", "stage", "status", "version", "corrects_permit"]}),
         (_l("Parties"), {"fields": ["company", "applicant"]}),
         (_l("Pool site"), {"fields": ["site_address", "site_area_m2", "vehicle_capacity"]}),
         (_l("Time"), {"fields": ["submitted_at", "due_at"]}),

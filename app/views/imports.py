@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,23 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.imports.planning import (
-    CREATE,
-    ERROR,
-    SKIPPED,
-    UPDATE,
-    ImportRefused,
-    apply_plan,
-    plan_import,
-    undo_batch,
-)
+from app.imports.planning import CREATE, ERROR, SKIPPED, UPDATE, ImportRefused, apply_plan, plan_import
 from app.imports.specs import ImportSpec, applicant_spec, company_spec, dossier_spec, register_spec
+from app.imports.undo import undo_batch
 from app.models import ImportBatch
 from app.office import office_calendar
 from app.security import roles as resources
 from app.spreadsheets.reading import SpreadsheetRefused
 from app.spreadsheets.writing import write_error_workbook, write_template
 
+log = logging.getLogger(__name__)
 PREVIEW_ROWS = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -120,6 +114,7 @@ class SpreadsheetImportView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("SpreadsheetImportView.form"))
         plan = plan_import(db.session, spec, sheet)
+        needs_reason = plan.updates_needing_reason(db.session)
         db.session.rollback()  # planning reads only
         batch = ImportBatch(entity=spec.entity, filename=upload.filename[:255], sha256=sha, user_id=current_user.id,
                             uploaded_at=dt.datetime.now(dt.UTC), **plan.counts())
@@ -130,7 +125,7 @@ class SpreadsheetImportView(BaseView):
             creates=[r for r in plan.rows if r.action == CREATE][:PREVIEW_ROWS],
             updates=[r for r in plan.rows if r.action == UPDATE][:PREVIEW_ROWS],
             skipped=[r for r in plan.rows if r.action == SKIPPED][:PREVIEW_ROWS], ignored=sheet.ignored,
-            errors=plan.errors[:PREVIEW_ROWS], ERROR=ERROR,
+            errors=plan.errors[:PREVIEW_ROWS], ERROR=ERROR, needs_reason=needs_reason,
         )
 
     @expose("/apply/<int:batch_id>", methods=["POST"])
@@ -140,7 +135,7 @@ class SpreadsheetImportView(BaseView):
         try:
             sheet = spec.read(path)
             plan = plan_import(db.session, spec, sheet)
-            apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC))
+            apply_plan(db.session, plan, batch, dt.datetime.now(dt.UTC), request.form.get("reason"))
             db.session.commit()
         except (SpreadsheetRefused, ImportRefused) as exc:
             db.session.rollback()
@@ -190,9 +185,17 @@ class SpreadsheetImportView(BaseView):
         except ImportRefused as exc:
             db.session.rollback()
             flash(str(exc), "danger")
-        except Exception:  # noqa: BLE001 - e.g. a created row is referenced by now
+        except IntegrityError as exc:
+            # The database's own guard refused what the checks above let through: say so, keep the detail.
             db.session.rollback()
-            flash(str(_l("The import cannot be undone any more: its rows are already used elsewhere.")), "danger")
+            log.exception("undo of import %s refused by the database", batch_id)
+            flash(str(_l("The database refused to undo import #%(id)s (%(problem)s); nothing was changed.",
+                         id=batch_id, problem=str(exc.orig).splitlines()[0])), "danger")
+        except Exception:  # noqa: BLE001 - a bug: logged in full, told as what it is, nothing half-done
+            db.session.rollback()
+            log.exception("undo of import %s failed", batch_id)
+            flash(str(_l("Undoing import #%(id)s failed with an internal error; nothing was changed. The details "
+                         "are in the server log.", id=batch_id)), "danger")
         else:
             flash(str(_l("Import undone.")), "success")
         return redirect(url_for("SpreadsheetImportView.form"))

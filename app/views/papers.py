@@ -19,7 +19,7 @@ from app.extensions import db
 from app.labels import DOSSIER_STATUSES
 from app.models import Dossier, Permit
 from app.office import office_now
-from app.permits import RevocationRefused, revoke
+from app.permits import RevocationRefused, correction_refusal, revoke
 from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, available_papers, print_paper
 from app.public import check_dossier, check_permit
 from app.security import roles as resources
@@ -34,7 +34,8 @@ PAPER_LABELS: dict[Paper, object] = {
 
 
 def register_paper_helpers(app: Flask) -> None:
-    app.jinja_env.globals.update(dossier_papers=dossier_papers, permit_row=permit_row)
+    app.jinja_env.globals.update(dossier_papers=dossier_papers, permit_row=permit_row,
+                                 permit_correctable=permit_correctable)
 
 
 def dossier_papers(pk: int | str) -> list[tuple[str, str]]:
@@ -43,6 +44,10 @@ def dossier_papers(pk: int | str) -> list[tuple[str, str]]:
 
 def permit_row(pk: int | str) -> Permit | None:
     return db.session.get(Permit, int(pk))
+
+
+def permit_correctable(permit: Permit) -> bool:
+    return correction_refusal(db.session, permit) is None
 
 
 def current_office() -> Office:
@@ -102,11 +107,13 @@ class PermitView(LoketModelView):
         "revoked_by": _l("Revoked by"),
         "revocation_reason": _l("Reason for revocation"),
         "year": _l("Year"),
+        "supersedes": _l("Replaces (revoked)"),
+        "superseded_by": _l("Replaced by"),
     }
     list_columns = ["number", "issued_on", "dossier.receipt_number", "dossier.company.name", "permit_type.name",
                     "valid_until", "revoked_at"]
     show_columns = ["number", "dossier", "permit_type", "issued_on", "valid_until", "revoked_at", "revoked_by",
-                    "revocation_reason"]
+                    "revocation_reason", "supersedes", "superseded_by"]
     search_columns = ["number", "year", "permit_type", "issued_on", "revoked_at"]
     base_order = ("issued_at", "desc")
     date_columns = ("issued_on", "valid_until")

@@ -67,6 +67,7 @@ class ApplicantView(LoketModelView):
     show_columns = ["full_name", "nik", "email", "phone", "position", "company", "created_at"]
     add_columns = edit_columns = ["full_name", "nik", "email", "phone", "position", "company"]
     asks_reason = True
+    show_template = "loket/audited_show.html"
     search_columns = ["full_name", "nik", "email", "phone", "company"]
     order_columns = ["full_name", "nik", "position"]
     base_order = ("full_name", "asc")
@@ -98,6 +99,7 @@ class CompanyView(LoketModelView):
     ]
     add_columns = edit_columns = _EDITABLE_COMPANY
     asks_reason = True
+    show_template = "loket/audited_show.html"
     search_columns = ["name", "legal_form", "nib", "npwp", "kecamatan_code", "email"]
     order_columns = ["name", "legal_form", "nib"]
     base_order = ("name", "asc")

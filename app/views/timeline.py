@@ -19,8 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.formatting import format_moment, format_working_time
-from app.labels import STAGE_ACTIONS
-from app.models import Dossier, DossierStatus, Stage, StageEvent
+from app.labels import AUDIT_ACTIONS, AUDIT_ENTITIES, STAGE_ACTIONS, label
+from app.models import AuditAction, AuditEntry, Dossier, DossierStatus, Permit, Stage, StageEvent
 from app.office import office_calendar
 from app.people import full_name
 from app.request_cache import request_cache
@@ -28,6 +28,7 @@ from app.security import roles as resources
 from app.sop.calendar import as_utc
 from app.sop.machine import FINAL_STATUSES, Action, allowed_actions, load_situation
 from app.sop.sla import is_overdue, return_pauses, stage_durations, working_time_left
+from app.views.audit import describe_changes
 from app.views.dossiers import ACTION_LABELS
 
 
@@ -37,6 +38,7 @@ def register_dossier_page_helpers(app: Flask) -> None:
         dossier_timeline=dossier_timeline,
         dossier_history=dossier_history,
         dossier_clock=dossier_clock,
+        dossier_permit=dossier_permit,
     )
 
 
@@ -186,21 +188,45 @@ class HistoryRow:
     to_stage: str
     officer: str
     note: str
+    kind: str = "move"  # a move through the SOP (StageEvent), or a "change" of the records (audit trail)
 
 
 def dossier_history(pk: int | str) -> list[HistoryRow]:
-    """Every StageEvent of the dossier, oldest first."""
-    return [
-        HistoryRow(
+    """The dossier's moves (StageEvents) and every recorded change of it, its documents, its
+    permit and its register line (the audit trail), in one timeline, oldest first."""
+    timed = [
+        (as_utc(e.occurred_at), 0, HistoryRow(
             occurred_at=format_moment(as_utc(e.occurred_at)),
             action=str(STAGE_ACTIONS.get(e.action, e.action)),
             from_stage=e.from_stage.name if e.from_stage else "",
             to_stage=e.to_stage.name if e.to_stage else "",
             officer=full_name(e.actor),
             note=e.note or "",
-        )
+        ))
         for e in _events(int(pk))
     ]
+    changes = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.dossier_id == int(pk), AuditEntry.action != AuditAction.MOVE.value)
+        .order_by(AuditEntry.id)
+    )
+    for entry in changes:
+        if entry.entity == "dossier" and entry.action == AuditAction.CREATE.value:
+            continue  # its submit row opens the history
+        described = describe_changes(entry.entity, entry.action, entry.changes)
+        reason = f"\n{_l('Reason')}: {entry.reason}" if entry.reason else ""
+        timed.append((as_utc(entry.occurred_at), 1, HistoryRow(
+            occurred_at=format_moment(as_utc(entry.occurred_at)),
+            action=f"{label(AUDIT_ENTITIES, entry.entity)} · {label(AUDIT_ACTIONS, entry.action)}",
+            from_stage="", to_stage="", officer=entry.actor_name, note=described + reason, kind="change",
+        )))
+    timed.sort(key=lambda row: row[:2])
+    return [row for _, _, row in timed]
+
+
+def dossier_permit(pk: int | str) -> Permit | None:
+    """The dossier's permit, once numbered (the page says what is frozen from then on)."""
+    return db.session.scalar(select(Permit).where(Permit.dossier_id == int(pk)))
 
 
 # --------------------------------------------------------------------------- clock

@@ -26,6 +26,7 @@ from app.sop.machine import Action, Outcome, apply, load_situation
 from app.sop.numbering import REGISTER_SERIES
 from tests.conftest import POSTGRES_URL, wipe_business_tables
 from tests.factories import make_dossier
+from tests.paper_samples import DESCRIBE_PERMIT
 
 pytestmark = [
     pytest.mark.postgres,
@@ -87,7 +88,7 @@ def _sign_concurrently(url, dossier_ids: list[int], failing: int | None = None) 
                     assert failing_took_its_number.wait(timeout=120)
                 outcome = apply(
                     session, situation, Action.ADVANCE,
-                    actor_id=None, roles={KEPALA_DINAS}, note=None, now=SIGNED,
+                    actor_id=None, roles={KEPALA_DINAS}, note=None, now=SIGNED, describe_permit=DESCRIBE_PERMIT,
                 )
                 assert outcome.moved, outcome.reasons
                 assert outcome.permit_number

@@ -10,9 +10,10 @@ import re
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Document, LocalHoliday, Permit, PermitType, RegisterEntry, ReportJob, StageEvent
+from app.models import AuditEntry, Document, LocalHoliday, Permit, PermitType, RegisterEntry, ReportJob, StageEvent
 from app.printing import permit_snapshot
 from app.security.roles import ALL_ROLES
 from tests.conftest import csrf_token
@@ -25,45 +26,54 @@ ARS, SUP, ADMIN = "Arsiparis", "Supervisor", "Admin"
 STAFF = {FO, BO, TT, KASI, KABID, KADIS, ARS, SUP}
 NOBODY: set[str] = set()
 
-# resource -> operation -> roles (besides Admin) allowed to do it.
+# Separation of duties: Admin keeps users, roles and the SOP and reads the records and their
+# trail; Admin changes no case record, moves no dossier, prints no paper and revokes no permit.
+EVERYONE = STAFF | {ADMIN}
+
+# resource -> operation -> roles allowed to do it (Admin included where it may).
 SPEC: dict[str, dict[str, set[str]]] = {
-    "Company": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
-    "Applicant": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}, "delete": NOBODY},
-    "Dossier": {"list": STAFF, "show": STAFF, "add": {FO}, "edit": {FO, BO}},
-    # Files: every reader downloads; those who handle the papers upload and verify (the engine
-    # then lets only the current stage's role verify).
+    # The Front Office registers parties, and alone removes one registered by mistake (only while
+    # nothing uses it: test_trusted_record).
+    "Company": {"list": EVERYONE, "show": EVERYONE, "add": {FO}, "edit": {FO, BO}, "delete": {FO}},
+    "Applicant": {"list": EVERYONE, "show": EVERYONE, "add": {FO}, "edit": {FO, BO}, "delete": {FO}},
+    # Opening a dossier, a correction of a revoked permit included, is the Front Office's.
+    "Dossier": {"list": EVERYONE, "show": EVERYONE, "add": {FO}, "edit": {FO, BO}},
+    # Files: every officer downloads; those who handle the papers upload and verify (the engine
+    # then lets only the current stage's role verify). Admin sees the list, not the files.
     "Document": {
-        "list": STAFF, "show": STAFF, "edit": {BO}, "delete": NOBODY,
+        "list": EVERYONE, "show": EVERYONE, "edit": {BO}, "delete": NOBODY,
         "download_file": STAFF, "upload": {FO, BO, TT}, "verify": {FO, BO, TT},
     },
-    "StageEvent": {"list": STAFF, "show": STAFF},
+    "StageEvent": {"list": EVERYONE, "show": EVERYONE},
     "RegisterEntry": {
-        "list": {BO, KASI, KABID, KADIS, ARS, SUP},
-        "show": {BO, KASI, KABID, KADIS, ARS, SUP},
+        "list": {BO, KASI, KABID, KADIS, ARS, SUP, ADMIN},
+        "show": {BO, KASI, KABID, KADIS, ARS, SUP, ADMIN},
         "edit": {ARS},
     },
-    "PermitType": {"list": STAFF, "show": STAFF},
-    "Stage": {"list": STAFF, "show": STAFF},
-    "RequirementType": {"list": STAFF, "show": STAFF},
+    "PermitType": {"list": EVERYONE, "show": EVERYONE},
+    "Stage": {"list": EVERYONE, "show": EVERYONE},
+    "RequirementType": {"list": EVERYONE, "show": EVERYONE},
     # Everyone plans around local days off; only Admin adds, changes or removes them.
-    "LocalHoliday": {"list": STAFF, "show": STAFF, "add": NOBODY, "edit": NOBODY, "delete": NOBODY},
+    "LocalHoliday": {"list": EVERYONE, "show": EVERYONE, "add": {ADMIN}, "edit": {ADMIN}, "delete": {ADMIN}},
     # Confirming and applying SOP moves; the engine then allows only the stage's own role.
     "DossierMove": {"move": STAFF - {SUP}},
     # Receipt, return letter, BAP, permit: any officer may print; every print is logged.
     "DossierPaper": {"print": STAFF},
     # Only the Kepala Dinas, who signs permits, revokes one.
-    "Permit": {"list": STAFF, "show": STAFF, "revoke": {KADIS}},
+    "Permit": {"list": EVERYONE, "show": EVERYONE, "revoke": {KADIS}},
     # Report jobs: the monthly registers are the supervisors', the register book and batch prints
     # the archivists', big grid exports anyone's; each sees their own jobs (supervisors everyone's,
     # checked in test_report_jobs).
-    "ReportJob": {"list": STAFF, "show": STAFF, "download_job": STAFF},
+    "ReportJob": {"list": EVERYONE, "show": EVERYONE, "download_job": EVERYONE},
     "MonthlyReport": {"request": {SUP}},
     "ArchiveReport": {"request": {ARS}},
     # The Front Office imports companies and applicants (it alone adds and edits them); the
     # archivist imports the old paper register.
     "SpreadsheetImport": {"import": {FO, ARS}},
     # A permit type's SOP sheet is for everyone who reads the SOP; loading a new SOP is Admin's.
-    "SopSheet": {"import": NOBODY, "export": STAFF},
+    "SopSheet": {"import": {ADMIN}, "export": EVERYONE},
+    # The audit trail: supervisors and Admin read and export it; nobody changes it (no endpoint).
+    "AuditEntry": {"list": {SUP, ADMIN}, "show": {SUP, ADMIN}},
 }
 
 VIEW_PREFIX = {
@@ -73,10 +83,10 @@ VIEW_PREFIX = {
     "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves", "Permit": "/permitview",
     "DossierPaper": "/papers", "ReportJob": "/reportjobview", "MonthlyReport": "/monthlyreports",
     "ArchiveReport": "/archivereports", "SpreadsheetImport": "/imports",
-    "SopSheet": "/sopsheets",
+    "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview",
 }
 # Further screens on a resource's permissions.
-EXTRA_VIEW_PREFIX = {"/documentfiles": "Document"}
+EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier"}
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
     "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
@@ -134,6 +144,7 @@ def rows(app: Flask) -> dict[str, int]:
             "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
             "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
             "LocalHoliday": holiday.id, "Permit": permit_row.id, "ReportJob": job.id,
+            "AuditEntry": db.session.scalar(select(func.max(AuditEntry.id))),
         }
 
 
@@ -176,6 +187,7 @@ _OPERATION = {
     "MonthlyReportView.form": "request", "MonthlyReportView.start": "request", "MonthlyReportView.filtered": "request",
     "ArchiveReportView.form": "request", "ArchiveReportView.book": "request", "ArchiveReportView.permits": "request",
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",
+    "PermitCorrectionView.open": "add",
 }
 
 
@@ -183,16 +195,16 @@ def expected_allowed(app: Flask, role: str | None, endpoint: str, resource: str)
     if role is None:
         return False
     view_class, method_name = endpoint.split(".", 1)
-    if role == ADMIN:
-        # Admin holds every permission that exists; a view refuses what it does not offer.
+    if endpoint in SELF_SERVICE_ENDPOINTS:
+        return True
+    if resource not in SPEC:
+        if role != ADMIN:
+            return False  # security screens, Swagger UI, menu API: Admin only
+        # Admin holds every permission of FAB's own screens; a view refuses what it does not offer.
         view = next(v for v in app.appbuilder.baseviews if v.__class__.__name__ == view_class)
         declared = getattr(getattr(view, method_name), "_permission_name", method_name)
         permission = view.method_permission_name.get(method_name, declared)
         return permission.removeprefix("can_") in {p.removeprefix("can_") for p in view.base_permissions}
-    if endpoint in SELF_SERVICE_ENDPOINTS:
-        return True
-    if resource not in SPEC:
-        return False  # security screens, Swagger UI, menu API: Admin only
     operation = _OPERATION.get(endpoint) or _OPERATION[method_name]
     return role in SPEC[resource].get(operation, NOBODY)
 

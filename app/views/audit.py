@@ -1,0 +1,163 @@
+"""The audit trail on screen: the grid for supervisors and Admin (read and export only), and the
+changes of one record on its own page (company, applicant; the dossier page merges them into its
+history, app.views.timeline)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.formatting import format_moment
+from app.labels import AUDIT_ACTIONS, AUDIT_ENTITIES, AUDIT_ORIGINS, label
+from app.models import AuditEntry
+from app.security import roles
+from app.views.base import LoketModelView
+
+_EMPTY = "—"
+
+
+def _field_labels() -> dict[str, dict[str, object]]:
+    """Each audited table's field names as its own screen labels them."""
+    views = {type(v).__name__: v for v in current_app.appbuilder.baseviews}
+
+    def of(view: str) -> dict[str, object]:
+        return dict(getattr(views.get(view), "label_columns", {}) or {})
+
+    return {
+        "company": of("CompanyView"), "applicant": of("ApplicantView"), "dossier": of("DossierView"),
+        "document": of("DocumentView"), "register_entry": of("RegisterEntryView"), "permit": of("PermitView"),
+        "local_holiday": of("LocalHolidayView"),
+    }
+
+
+# What a created or deleted record is named by in one line (every value stays in the trail row).
+SUMMARY_FIELDS = {
+    "company": ("name", "nib"), "applicant": ("full_name", "nik"), "dossier": ("receipt_number",),
+    "document": ("original_filename", "verified_at"), "register_entry": ("register_number", "permit_number"),
+    "permit": ("number", "issued_on"), "local_holiday": ("date", "name"), "ab_user": ("username", "roles"),
+    "ab_role": ("name",),
+}
+
+
+def _field(labels: dict[str, object], key: str) -> str:
+    # company_id is labelled as its relation ("Perusahaan"), not as FAB's "Company Id".
+    found = (labels.get(key.removesuffix("_id")) if key.endswith("_id") else None) or labels.get(key)
+    return str(found) if found else key
+
+
+def _value(value: Any) -> str:  # noqa: ANN401
+    if value is None or value == "":
+        return _EMPTY
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or _EMPTY
+    return str(value)
+
+
+def describe_changes(entity: str, action: str, changes: dict[str, Any] | None, full: bool = False) -> str:
+    """A trail row's changes as one line: "Alamat: Jl. A → Jl. B; Kapasitas: 25 → 99". A created
+    or deleted record is named by its summary fields, or by every value when `full`."""
+    labels = _field_labels().get(entity, {})
+    changes = changes or {}
+    if action in ("update", "move"):
+        return "; ".join(f"{_field(labels, key)}: {_value(old)} → {_value(new)}"
+                         for key, (old, new) in changes.items())
+    shown = tuple(changes) if full else SUMMARY_FIELDS.get(entity) or tuple(changes)
+    return "; ".join(f"{_field(labels, key)}: {_value(changes[key])}"
+                     for key in shown if changes.get(key) not in (None, "", []))
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    occurred_at: str
+    officer: str
+    address: str
+    action: str
+    entity: str
+    changes: str
+    reason: str
+
+
+def trail_rows(entries: list[AuditEntry]) -> list[TrailRow]:
+    return [
+        TrailRow(format_moment(e.occurred_at), e.actor_name, e.address or "", label(AUDIT_ACTIONS, e.action),
+                 label(AUDIT_ENTITIES, e.entity), describe_changes(e.entity, e.action, e.changes), e.reason or "")
+        for e in entries
+    ]
+
+
+def record_trail(endpoint: str, pk: int | str) -> list[TrailRow]:
+    """Every trail row of the record a show page (endpoint "CompanyView.show") shows, oldest first."""
+    view = next((v for v in current_app.appbuilder.baseviews if type(v).__name__ == endpoint.split(".")[0]), None)
+    if view is None:
+        return []
+    entity = view.datamodel.obj.__table__.name
+    return trail_rows(list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.record_id == int(pk)).order_by(AuditEntry.id)
+    )))
+
+
+def register_audit_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(record_trail=record_trail)
+
+
+class AuditInterface(SQLAInterface):
+    """The changes cell reads as a sentence; it needs its row's table and action, which FAB's
+    per-value formatters do not get, so the rows' values are described here."""
+
+    def _described(self, item: AuditEntry, values: dict[str, Any]) -> dict[str, Any]:
+        if "changes" in values:
+            values["changes"] = describe_changes(item.entity, item.action, item.changes)
+        return values
+
+    def get_values(self, lst: list, list_columns: list[str]) -> list[dict[str, Any]]:
+        return [self._described(item, values) for item, values in zip(lst, super().get_values(lst, list_columns))]
+
+    def get_values_item(self, item: AuditEntry, show_columns: list[str]) -> list[Any]:
+        values = super().get_values_item(item, show_columns)
+        if "changes" in show_columns:
+            values[show_columns.index("changes")] = describe_changes(item.entity, item.action, item.changes, full=True)
+        return values
+
+
+class AuditEntryView(LoketModelView):
+    """Nobody adds, edits or deletes here (no such permission exists); the database refuses it too."""
+
+    datamodel = AuditInterface(AuditEntry)
+    class_permission_name = roles.AUDIT_ENTRY
+    base_permissions = ["can_list", "can_show"]
+    list_title = _l("Audit trail")
+    show_title = _l("Audit trail entry")
+    label_columns = {
+        "id": _l("No."),
+        "occurred_at": _l("Time"),
+        "actor_name": _l("Officer"),
+        "actor": _l("Officer"),
+        "address": _l("Address (IP)"),
+        "origin": _l("Through"),
+        "entity": _l("Record"),
+        "record_id": _l("Record no."),
+        "action": _l("Action"),
+        "dossier_id": _l("Dossier no."),
+        "changes": _l("Changes"),
+        "reason": _l("Reason"),
+        "import_batch_id": _l("Import no."),
+    }
+    list_columns = ["occurred_at", "actor_name", "address", "origin", "entity", "record_id", "action", "changes",
+                    "reason"]
+    show_columns = ["id", "occurred_at", "actor_name", "address", "origin", "entity", "record_id", "action",
+                    "dossier_id", "changes", "reason", "import_batch_id"]
+    search_columns = ["occurred_at", "actor_name", "address", "origin", "entity", "record_id", "action",
+                      "dossier_id", "reason", "import_batch_id"]
+    order_columns = ["occurred_at", "actor_name", "entity", "record_id", "action"]
+    base_order = ("id", "desc")
+    moment_columns = ("occurred_at",)
+    formatters_columns = {
+        "entity": lambda code: label(AUDIT_ENTITIES, code),
+        "action": lambda code: label(AUDIT_ACTIONS, code),
+        "origin": lambda code: label(AUDIT_ORIGINS, code),
+    }
