@@ -219,6 +219,9 @@ def test_front_office_exports_the_company_grid_changes_a_cell_and_imports_it_bac
         assert "1 diperbarui" in page.inner_text("#import-counts"), page.inner_text("body")[:1500]
         assert renamed in page.inner_text("#import-updates")
 
+        # The company is named on a dossier already: renaming it needs a reason, kept in the trail.
+        assert page.locator("#import-reason").count() == 1
+        page.fill("#import-reason textarea", "Nama baru sesuai akta perubahan")
         with page.expect_navigation():
             page.click("#import-preview button[type=submit]")
         assert "1 diperbarui" in page.inner_text("body")
