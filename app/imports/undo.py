@@ -85,15 +85,17 @@ def _take_back(session: Session, batch: ImportBatch, spec: ImportSpec, now: dt.d
     model, audited = spec.model, AUDITED[spec.model]
     undo = batch.undo or {}
     if undo.get("updated"):
-        restored = [_unjson(model, row) for row in undo["updated"]]
-        current = {r.id: r for r in session.scalars(select(model).where(model.id.in_([row["id"] for row in restored])))}
-        session.execute(update(model), restored)
-        write(session, [
-            Change(audited.entity, row["id"], AuditAction.UPDATE,
-                   {k: [jsonable(getattr(current[row["id"]], k)), old] for k, old in original.items() if k != "id"},
-                   getattr(current[row["id"]], audited.dossier_key) if audited.dossier_key else None)
-            for row, original in zip(restored, undo["updated"])
-        ], now=now)
+        before = {row["id"]: row for row in undo["updated"]}
+        # Each row's trail: as the import left it -> as it was. Built before the restoring UPDATE,
+        # which also refreshes the rows loaded here.
+        changes = [
+            Change(audited.entity, record.id, AuditAction.UPDATE,
+                   {k: [jsonable(getattr(record, k)), old] for k, old in before[record.id].items() if k != "id"},
+                   getattr(record, audited.dossier_key) if audited.dossier_key else None)
+            for record in session.scalars(select(model).where(model.id.in_(list(before))))
+        ]
+        session.execute(update(model), [_unjson(model, row) for row in undo["updated"]])
+        write(session, changes, now=now)
     created = undo.get("created") or []
     if created:
         record_rows(session, model, created, AuditAction.DELETE, now)

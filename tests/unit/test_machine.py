@@ -228,3 +228,60 @@ def test_a_second_role_does_not_lend_its_reject_right_to_another_stage(session, 
     outcome = act(session, dossier_id, Action.REJECT, {FRONT_OFFICE, KASI_PERIZINAN}, note="alasan")
     assert not outcome.moved
     assert "tidak dapat ditolak" in outcome.reasons[0]
+
+
+def _place(session: Session, dossier_id: int, code: str) -> None:
+    dossier = session.get(Dossier, dossier_id)
+    dossier.stage = next(s for s in dossier.permit_type.stages if s.code == code)
+    session.commit()
+
+
+def _verify_everything(session: Session, dossier_id: int) -> None:
+    for requirement in session.scalar(select(PermitType)).requirements:
+        verify(session, dossier_id, requirement.code)
+
+
+def test_a_dossier_holding_a_permit_is_neither_rejected_nor_returned_whatever_a_stage_allows(session, dossier_id):
+    from app.models import Permit, Stage
+    from app.security.roles import KEPALA_DINAS
+
+    _verify_everything(session, dossier_id)
+    _place(session, dossier_id, "PENANDATANGANAN")
+    assert act(session, dossier_id, Action.ADVANCE, {KEPALA_DINAS}).permit_number
+    assert act(session, dossier_id, Action.ADVANCE, {BACK_OFFICE}).moved  # into PENYERAHAN
+    # An SOP the loader refuses (a rejecting stage after numbering), written straight into the
+    # database: the engine still refuses to reject a dossier whose permit is numbered.
+    handover = session.scalar(select(Stage).where(Stage.code == "PENYERAHAN"))
+    handover.reject_role = FRONT_OFFICE
+    session.commit()
+    number = session.scalar(select(Permit.number).where(Permit.dossier_id == dossier_id))
+    for action in (Action.REJECT, Action.RETURN):
+        outcome = act(session, dossier_id, action, {FRONT_OFFICE}, "izin salah cetak")
+        assert not outcome.moved and f"Izin {number} sudah terbit" in outcome.reasons[0]
+        assert "dicabut oleh Kepala Dinas" in outcome.reasons[0]
+    assert session.get(Dossier, dossier_id).status == "issued"
+
+
+def test_who_rejects_and_who_resumes_is_the_stage_data(session, dossier_id):
+    from app.models import Stage
+
+    _place(session, dossier_id, "VERIFIKASI")
+    verification = session.scalar(select(Stage).where(Stage.code == "VERIFIKASI"))
+    assert "tidak dapat ditolak" in act(session, dossier_id, Action.REJECT, {BACK_OFFICE}, "lokasi lindung").reasons[0]
+    verification.reject_role, verification.resume_role = BACK_OFFICE, TIM_TEKNIS
+    session.commit()
+    assert act(session, dossier_id, Action.RETURN, {BACK_OFFICE}, "denah kurang jelas").moved
+    assert "Hanya Tim Teknis" in act(session, dossier_id, Action.RESUME, {FRONT_OFFICE}).reasons[0]
+    assert act(session, dossier_id, Action.RESUME, {TIM_TEKNIS}).moved
+    assert act(session, dossier_id, Action.REJECT, {BACK_OFFICE}, "lokasi di kawasan lindung").moved
+
+
+def test_only_an_advance_into_the_numbering_stage_takes_a_number(session, dossier_id):
+    from app.models import NumberCounter, Permit
+
+    _verify_everything(session, dossier_id)
+    _place(session, dossier_id, "PENOMORAN_CETAK")  # placed there without the advance
+    assert act(session, dossier_id, Action.RETURN, {BACK_OFFICE}, "cetakan rusak").moved
+    assert act(session, dossier_id, Action.RESUME, {FRONT_OFFICE}).moved
+    assert session.scalar(select(func.count()).select_from(Permit)) == 0
+    assert session.scalar(select(func.count()).select_from(NumberCounter)) == 0

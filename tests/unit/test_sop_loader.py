@@ -111,7 +111,35 @@ BROKEN = {
     "unknown due stage": (lambda d: d["requirements"][0].update(due_stage="NANTI"), "tahapan 'NANTI' tidak ada"),
     "steps out of order": (lambda d: d["steps"][1].update(step=5), "tidak urut"),
     "unknown required field": (lambda d: d["steps"][5].update(required_fields=["company.warna"]), "isian 'company.warna'"),
+    # A numbered permit is revoked, never rejected: no rejection at or after the numbering step.
+    "the numbering stage rejects": (
+        lambda d: d["office_continuation"][6].update(reject_role="Back Office"),
+        "langkah 13 (PENOMORAN_CETAK): penolakan ('reject_role') hanya boleh sebelum penomoran izin",
+    ),
+    "a stage after numbering rejects": (
+        lambda d: d["office_continuation"][8].update(reject_role="Arsiparis"),
+        "langkah 15 (PENGARSIPAN): penolakan ('reject_role') hanya boleh sebelum penomoran izin",
+    ),
+    "unknown rejecting role": (
+        lambda d: d["office_continuation"][3].update(reject_role="Satpam"), "kolom 'reject_role': peran 'Satpam'",
+    ),
+    "unknown resuming role": (lambda d: d.update(resume_role="Satpam"), "kolom 'resume_role': peran 'Satpam'"),
 }
+
+
+def test_who_rejects_and_who_resumes_come_from_the_sop_file(session, sop_dir):
+    def edit(d: dict) -> None:
+        d["resume_role"] = "Back Office"
+        d["office_continuation"][0]["reject_role"] = "Back Office"  # VERIFIKASI
+        d["office_continuation"][3].pop("reject_role")  # PEMERIKSAAN_KASI
+        d["steps"][5]["resume_role"] = "Front Office"  # ENTRY_DATA keeps the counter
+
+    _edit(sop_dir, edit)
+    load(session, sop_dir)
+    stages = {s.code: s for s in session.scalars(select(Stage))}
+    assert stages["VERIFIKASI"].reject_role == "Back Office" and stages["PEMERIKSAAN_KASI"].reject_role is None
+    assert stages["PARAF_KABID"].reject_role == "Kabid Perizinan"
+    assert stages["BERKAS"].resume_role == "Back Office" and stages["ENTRY_DATA"].resume_role == "Front Office"
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
