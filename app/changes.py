@@ -110,26 +110,28 @@ class Reference:
 
 def references(
     session: Session, table_name: str, ids: Sequence[int], ignore: Iterable[tuple[str, str]] = ()
-) -> list[Reference]:
-    """Rows of other tables pointing at these rows (every foreign key in Loket's schema),
-    except the (table, column) pairs in `ignore`."""
+) -> dict[int, list[Reference]]:
+    """For each of these rows that other rows point at (any foreign key of Loket's schema, but
+    the (table, column) pairs in `ignore`), what points at it. A few queries per foreign key and
+    chunk of ids, whatever their number (an undo checks a whole import)."""
     ignore = set(ignore)
-    found = []
+    found: dict[int, list[Reference]] = {}
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
             if fk.column.table.name != table_name or (table.name, fk.parent.name) in ignore:
                 continue
-            where = fk.parent.in_(ids)
-            count = session.scalar(select(func.count()).select_from(table).where(where))
-            if not count:
-                continue
             _, label_column = _TABLE_WORDS.get(table.name, (table.name, None))
-            examples = ()
-            if label_column is not None:
-                column = table.c[label_column]
-                examples = tuple(str(v) for v in session.scalars(
-                    select(column).where(where).order_by(column).limit(EXAMPLES)))
-            found.append(Reference(table.name, count, examples))
+            for start in range(0, len(ids), 900):
+                chunk = ids[start : start + 900]
+                counts = session.execute(
+                    select(fk.parent, func.count()).where(fk.parent.in_(chunk)).group_by(fk.parent)).all()
+                for record_id, count in counts:
+                    examples = ()
+                    if label_column is not None:
+                        column = table.c[label_column]
+                        examples = tuple(str(v) for v in session.scalars(
+                            select(column).where(fk.parent == record_id).order_by(column).limit(EXAMPLES)))
+                    found.setdefault(record_id, []).append(Reference(table.name, count, examples))
     return found
 
 
@@ -138,7 +140,7 @@ def in_use_refusal(session: Session, record: object) -> str | None:
     table = getattr(type(record), "__table__", None)
     if table is None or getattr(record, "id", None) is None:
         return None
-    found = references(session, table.name, [record.id])
+    found = references(session, table.name, [record.id]).get(record.id)
     if not found:
         return None
     return (f"'{record}' tidak dapat dihapus karena masih dipakai oleh: {'; '.join(str(r) for r in found)}. "

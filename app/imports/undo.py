@@ -39,15 +39,19 @@ def touched_rows(session: Session, batch: ImportBatch, spec: ImportSpec) -> list
         ids = (created + updated)[start : start + CHUNK]
         names |= dict(session.execute(select(spec.model.id, key).where(spec.model.id.in_(ids))).all())
     problems: list[str] = []
+    # A dossier's own opening (its submit row) belongs to the import; anything else does not.
+    used = references(session, spec.model.__table__.name, created, ignore={("stage_event", "dossier_id")})
+    if entity == "dossier":
+        for start in range(0, len(created), CHUNK):
+            for dossier_id, moves in session.execute(
+                select(StageEvent.dossier_id, func.count())
+                .where(StageEvent.dossier_id.in_(created[start : start + CHUNK]), StageEvent.action != SUBMIT_ACTION)
+                .group_by(StageEvent.dossier_id)
+            ):
+                used.setdefault(dossier_id, []).append(f"{moves} langkah SOP sesudah dibuka")
     for record_id in created:
-        # A dossier's own opening (its submit row) belongs to the import; anything else does not.
-        uses = [r for r in references(session, spec.model.__table__.name, [record_id]) if r.table != "stage_event"]
-        moves = session.scalar(select(func.count()).select_from(StageEvent).where(
-            StageEvent.dossier_id == record_id, StageEvent.action != SUBMIT_ACTION)) if entity == "dossier" else 0
-        if moves:
-            uses.append(f"{moves} langkah SOP sesudah dibuka")
-        if uses:
-            problems.append(f"{names.get(record_id, record_id)}: dipakai oleh {'; '.join(str(u) for u in uses)}")
+        if record_id in used:
+            problems.append(f"{names.get(record_id, record_id)}: dipakai oleh {'; '.join(str(u) for u in used[record_id])}")
     # A later change of any row it wrote: the trail after the import's own rows.
     last_own = session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.import_batch_id == batch.id)) or 0
     for start in range(0, len(created + updated), CHUNK):

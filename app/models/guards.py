@@ -8,7 +8,9 @@
 
 The app checks the same rules first and says why in Indonesian (app.frozen); these triggers are
 the backstop. A refusal is an IntegrityError on SQLite (RAISE ABORT) and on PostgreSQL (SQLSTATE
-23000). Migrations and create_all install them from here.
+23000). Migrations and create_all install them from here. A later migration that rebuilds one of
+these tables on SQLite (Alembic's batch mode copies and drops it) drops its triggers with it: it
+calls install_guards again at its end.
 """
 from __future__ import annotations
 
