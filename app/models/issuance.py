@@ -82,6 +82,11 @@ class Permit(Base):
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 
+    @property
+    def holder_name(self) -> str:
+        """The holder as the permit printed it (the company may have been renamed since)."""
+        return self.snapshot["paper"]["company_name"]
+
     def __repr__(self) -> str:
         return self.number
 

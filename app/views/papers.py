@@ -98,7 +98,7 @@ class PermitView(LoketModelView):
         "number": _l("Permit no."),
         "dossier": _l("Dossier"),
         "dossier.receipt_number": _l("Dossier"),
-        "dossier.company.name": _l("Holder"),
+        "holder_name": _l("Holder"),
         "permit_type": _l("Permit type"),
         "permit_type.name": _l("Permit type"),
         "issued_on": _l("Issue date"),
@@ -110,10 +110,11 @@ class PermitView(LoketModelView):
         "supersedes": _l("Replaces (revoked)"),
         "superseded_by": _l("Replaced by"),
     }
-    list_columns = ["number", "issued_on", "dossier.receipt_number", "dossier.company.name", "permit_type.name",
+    # The holder as printed: the company may have been renamed since.
+    list_columns = ["number", "issued_on", "dossier.receipt_number", "holder_name", "permit_type.name",
                     "valid_until", "revoked_at"]
-    show_columns = ["number", "dossier", "permit_type", "issued_on", "valid_until", "revoked_at", "revoked_by",
-                    "revocation_reason", "supersedes", "superseded_by"]
+    show_columns = ["number", "holder_name", "dossier", "permit_type", "issued_on", "valid_until", "revoked_at",
+                    "revoked_by", "revocation_reason", "supersedes", "superseded_by"]
     search_columns = ["number", "year", "permit_type", "issued_on", "revoked_at"]
     base_order = ("issued_at", "desc")
     date_columns = ("issued_on", "valid_until")
