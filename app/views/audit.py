@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import SelectField
 
 from app.extensions import db
 from app.formatting import format_moment
@@ -17,6 +19,7 @@ from app.labels import AUDIT_ACTIONS, AUDIT_ENTITIES, AUDIT_ORIGINS, label
 from app.models import AuditEntry
 from app.security import roles
 from app.views.base import LoketModelView
+from app.views.grid import LeanSelect2Widget
 
 _EMPTY = "—"
 
@@ -105,9 +108,28 @@ def register_audit_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(record_trail=record_trail)
 
 
+# Codes searched by picking their label: equal or not equal.
+CODED_COLUMNS = {"entity": AUDIT_ENTITIES, "action": AUDIT_ACTIONS, "origin": AUDIT_ORIGINS}
+
+
+class _AuditFilterConverter(SQLAFilterConverter):
+    def convert(self, col_name: str) -> list:
+        if col_name in CODED_COLUMNS:
+            return [FilterEqual(col_name, self.datamodel), FilterNotEqual(col_name, self.datamodel)]
+        return super().convert(col_name)
+
+
+def _coded_select(column: str, title: object) -> SelectField:
+    labels = CODED_COLUMNS[column]
+    return SelectField(title, choices=lambda: [(code, str(text)) for code, text in labels.items()],
+                       widget=LeanSelect2Widget())
+
+
 class AuditInterface(SQLAInterface):
     """The changes cell reads as a sentence; it needs its row's table and action, which FAB's
     per-value formatters do not get, so the rows' values are described here."""
+
+    filter_converter_class = _AuditFilterConverter
 
     def _described(self, item: AuditEntry, values: dict[str, Any]) -> dict[str, Any]:
         if "changes" in values:
@@ -124,6 +146,23 @@ class AuditInterface(SQLAInterface):
         return values
 
 
+AUDIT_LABELS = {
+    "id": _l("No."),
+    "occurred_at": _l("Time"),
+    "actor_name": _l("Officer"),
+    "actor": _l("Officer"),
+    "address": _l("Address (IP)"),
+    "origin": _l("Through"),
+    "entity": _l("Record"),
+    "record_id": _l("Record no."),
+    "action": _l("Action"),
+    "dossier_id": _l("Dossier no."),
+    "changes": _l("Changes"),
+    "reason": _l("Reason"),
+    "import_batch_id": _l("Import no."),
+}
+
+
 class AuditEntryView(LoketModelView):
     """Nobody adds, edits or deletes here (no such permission exists); the database refuses it too."""
 
@@ -132,21 +171,7 @@ class AuditEntryView(LoketModelView):
     base_permissions = ["can_list", "can_show"]
     list_title = _l("Audit trail")
     show_title = _l("Audit trail entry")
-    label_columns = {
-        "id": _l("No."),
-        "occurred_at": _l("Time"),
-        "actor_name": _l("Officer"),
-        "actor": _l("Officer"),
-        "address": _l("Address (IP)"),
-        "origin": _l("Through"),
-        "entity": _l("Record"),
-        "record_id": _l("Record no."),
-        "action": _l("Action"),
-        "dossier_id": _l("Dossier no."),
-        "changes": _l("Changes"),
-        "reason": _l("Reason"),
-        "import_batch_id": _l("Import no."),
-    }
+    label_columns = AUDIT_LABELS
     list_columns = ["occurred_at", "actor_name", "address", "origin", "entity", "record_id", "action", "changes",
                     "reason"]
     show_columns = ["id", "occurred_at", "actor_name", "address", "origin", "entity", "record_id", "action",
@@ -156,8 +181,6 @@ class AuditEntryView(LoketModelView):
     order_columns = ["occurred_at", "actor_name", "entity", "record_id", "action"]
     base_order = ("id", "desc")
     moment_columns = ("occurred_at",)
-    formatters_columns = {
-        "entity": lambda code: label(AUDIT_ENTITIES, code),
-        "action": lambda code: label(AUDIT_ACTIONS, code),
-        "origin": lambda code: label(AUDIT_ORIGINS, code),
-    }
+    formatters_columns = {column: (lambda code, labels=labels: label(labels, code))
+                          for column, labels in CODED_COLUMNS.items()}
+    search_form_extra_fields = {column: _coded_select(column, AUDIT_LABELS[column]) for column in CODED_COLUMNS}
