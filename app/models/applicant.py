@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import NEVER_REUSE_IDS, Base
 
 if TYPE_CHECKING:
     from app.models.company import Company
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 class Applicant(Base):
     __tablename__ = "applicant"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(150), index=True)

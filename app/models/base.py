@@ -26,6 +26,12 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# For a table whose rows may be deleted (an undone import, a company registered by mistake):
+# SQLite then never hands a deleted row's id to a new row, so the audit trail, which names rows
+# by id, never tells one record's past as another's (PostgreSQL's sequences never reuse ids).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.account import Account, account_fk
-from app.models.base import Base
+from app.models.base import NEVER_REUSE_IDS, Base
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -42,6 +42,7 @@ class Dossier(Base):
         Index("ix_dossier_submitted", "submitted_at", "id"),
         Index("ix_dossier_stage_submitted", "stage_id", "submitted_at", "id"),
         Index("ix_dossier_status_submitted", "status", "submitted_at", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,11 +6,12 @@ import datetime as dt
 from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import NEVER_REUSE_IDS, Base
 
 
 class LocalHoliday(Base):
     __tablename__ = "local_holiday"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, unique=True)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import NEVER_REUSE_IDS, Base
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -19,7 +19,7 @@ class RegisterEntry(Base):
     """One line of the manual register book (Buku Register)."""
 
     __tablename__ = "register_entry"
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_register_year_seq"),)
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_register_year_seq"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     register_number: Mapped[str] = mapped_column(String(60), unique=True)

@@ -292,3 +292,17 @@ def test_an_import_renaming_a_company_named_on_a_dossier_needs_a_reason(app, log
         assert renamed.name == "PT Baru Impor"
         last = _trail("company", renamed.id)[-1]
         assert last.changes == {"name": ["PT Lama Impor", "PT Baru Impor"]} and last.reason == "nama baru menurut akta"
+
+
+def test_a_new_record_never_takes_the_id_and_so_the_trail_of_one_an_undo_removed(app, login_as):
+    nib = valid_nib()
+    client = login_as("Front Office")
+    batch_id = _import(client, "company", [["Nama perusahaan", "Bentuk badan usaha", "NIB"], ["PT Impor", "PT", nib]])
+    with app.app_context():
+        undone_id = db.session.scalar(select(Company.id).where(Company.nib == nib))
+    assert "Impor dibatalkan." in _undo(client, batch_id)
+    with app.app_context():
+        newcomer = make_company(name="PT Lain Sama Sekali")
+        assert newcomer.id != undone_id
+        assert [(r.action, r.changes["name"]) for r in _trail("company", newcomer.id)] == [
+            ("create", "PT Lain Sama Sekali")]
