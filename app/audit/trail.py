@@ -111,8 +111,13 @@ def record_rows(session: Session, model: type, ids: Sequence[int], action: Audit
     actor = actor_of(session)
     batch, reason = import_batch_of(session), reason_of(session)
     target = AuditEntry.__table__
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    # Ids that fill a range exactly (a bulk INSERT's, usually) are selected by the range: one
+    # statement for the lot; otherwise by IN lists in chunks.
+    if ids and max(ids) - min(ids) + 1 == len(set(ids)) == len(ids):
+        selections = [table.c.id.between(min(ids), max(ids))]
+    else:
+        selections = [table.c.id.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
+    for where in selections:
         query = select(
             literal(now or dt.datetime.now(dt.UTC), DateTime(timezone=True)),
             literal(actor.id, Integer) if actor.id is not None else null(),
@@ -121,7 +126,7 @@ def record_rows(session: Session, model: type, ids: Sequence[int], action: Audit
             table.c[spec.dossier_key] if spec.dossier_key else null(),
             values, literal(reason, Text) if reason is not None else null(),
             literal(batch, Integer) if batch is not None else null(),
-        ).where(table.c.id.in_(chunk))
+        ).where(where)
         session.connection().execute(target.insert().from_select(
             ["occurred_at", "actor_id", "actor_name", "address", "origin", "entity", "record_id", "action",
              "dossier_id", "changes", "reason", "import_batch_id"],

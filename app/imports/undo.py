@@ -52,8 +52,9 @@ def touched_rows(session: Session, batch: ImportBatch, spec: ImportSpec) -> list
     for record_id in created:
         if record_id in used:
             problems.append(f"{names.get(record_id, record_id)}: dipakai oleh {'; '.join(str(u) for u in used[record_id])}")
-    # A later change of any row it wrote: the trail after the import's own rows.
-    last_own = session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.import_batch_id == batch.id)) or 0
+    # A later change of any row it wrote: the trail after the import's own rows (none before an
+    # import recorded where its rows end: then every row on its records came after it).
+    last_own = undo.get("trail_until") or 0
     for start in range(0, len(created + updated), CHUNK):
         ids = (created + updated)[start : start + CHUNK]
         later = session.execute(

@@ -57,9 +57,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_log_actor', ['actor_id', 'id'], unique=False)
-        batch_op.create_index('ix_audit_log_dossier', ['dossier_id', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_log_import_batch_id'), ['import_batch_id'], unique=False)
+        batch_op.create_index('ix_audit_log_dossier', ['dossier_id', 'id'], unique=False,
+                              sqlite_where=sa.text('dossier_id IS NOT NULL'),
+                              postgresql_where=sa.text('dossier_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_audit_log_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index('ix_audit_log_record', ['entity', 'record_id', 'id'], unique=False)
 
