@@ -17,6 +17,7 @@ from app.extensions import db
 from app.formatting import format_moment
 from app.labels import AUDIT_ACTIONS, AUDIT_ENTITIES, AUDIT_ORIGINS, label
 from app.models import AuditEntry
+from app.request_cache import request_cache
 from app.security import roles
 from app.views.base import LoketModelView
 from app.views.grid import LeanSelect2Widget
@@ -24,18 +25,21 @@ from app.views.grid import LeanSelect2Widget
 _EMPTY = "—"
 
 
+_SCREENS = {
+    "company": "CompanyView", "applicant": "ApplicantView", "dossier": "DossierView", "document": "DocumentView",
+    "register_entry": "RegisterEntryView", "permit": "PermitView", "local_holiday": "LocalHolidayView",
+    "ab_user": "UserDBModelView", "ab_role": "RoleModelView",
+}
+
+
 def _field_labels() -> dict[str, dict[str, object]]:
-    """Each audited table's field names as its own screen labels them."""
-    views = {type(v).__name__: v for v in current_app.appbuilder.baseviews}
-
-    def of(view: str) -> dict[str, object]:
-        return dict(getattr(views.get(view), "label_columns", {}) or {})
-
-    return {
-        "company": of("CompanyView"), "applicant": of("ApplicantView"), "dossier": of("DossierView"),
-        "document": of("DocumentView"), "register_entry": of("RegisterEntryView"), "permit": of("PermitView"),
-        "local_holiday": of("LocalHolidayView"),
-    }
+    """Each audited table's field names as its own screen labels them (once per request)."""
+    memo = request_cache("audit_field_labels")
+    if "labels" not in memo:
+        views = {type(v).__name__: v for v in current_app.appbuilder.baseviews}
+        memo["labels"] = {entity: dict(getattr(views.get(view), "label_columns", {}) or {})
+                          for entity, view in _SCREENS.items()}
+    return memo["labels"]
 
 
 # What a created or deleted record is named by in one line (every value stays in the trail row).
@@ -53,24 +57,38 @@ def _field(labels: dict[str, object], key: str) -> str:
     return str(found) if found else key
 
 
-def _value(value: Any) -> str:  # noqa: ANN401
+SHOWN_MEMBERS = 8  # members of a long list named in one line (a role's permissions ...)
+
+
+def _value(value: Any, full: bool = False) -> str:  # noqa: ANN401
     if value is None or value == "":
         return _EMPTY
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or _EMPTY
+        shown = value if full or len(value) <= SHOWN_MEMBERS else value[:SHOWN_MEMBERS]
+        more = str(_l("and %(count)s more", count=len(value) - len(shown))) if len(shown) < len(value) else ""
+        return ", ".join([*(str(v) for v in shown), *([more] if more else [])]) or _EMPTY
     return str(value)
+
+
+def _change(field: str, old: Any, new: Any, full: bool) -> str:  # noqa: ANN401
+    if isinstance(old, list) and isinstance(new, list):
+        # A collection (a user's roles, a role's permissions): what joined and what left.
+        added, removed = [v for v in new if v not in old], [v for v in old if v not in new]
+        parts = [*(["+ " + _value(added, full)] if added else []), *(["− " + _value(removed, full)] if removed else [])]
+        return f"{field}: {'; '.join(parts)}"
+    return f"{field}: {_value(old, full)} → {_value(new, full)}"
 
 
 def describe_changes(entity: str, action: str, changes: dict[str, Any] | None, full: bool = False) -> str:
     """A trail row's changes as one line: "Alamat: Jl. A → Jl. B; Kapasitas: 25 → 99". A created
-    or deleted record is named by its summary fields, or by every value when `full`."""
+    or deleted record is named by its summary fields, or by every value when `full`; a long list
+    is cut short unless `full`."""
     labels = _field_labels().get(entity, {})
     changes = changes or {}
     if action in ("update", "move"):
-        return "; ".join(f"{_field(labels, key)}: {_value(old)} → {_value(new)}"
-                         for key, (old, new) in changes.items())
+        return "; ".join(_change(_field(labels, key), old, new, full) for key, (old, new) in changes.items())
     shown = tuple(changes) if full else SUMMARY_FIELDS.get(entity) or tuple(changes)
-    return "; ".join(f"{_field(labels, key)}: {_value(changes[key])}"
+    return "; ".join(f"{_field(labels, key)}: {_value(changes[key], full)}"
                      for key in shown if changes.get(key) not in (None, "", []))
 
 
@@ -181,6 +199,9 @@ class AuditEntryView(LoketModelView):
     order_columns = ["occurred_at", "actor_name", "entity", "record_id", "action"]
     base_order = ("id", "desc")
     moment_columns = ("occurred_at",)
-    formatters_columns = {column: (lambda code, labels=labels: label(labels, code))
-                          for column, labels in CODED_COLUMNS.items()}
+    formatters_columns = {
+        **{column: (lambda code, labels=labels: label(labels, code)) for column, labels in CODED_COLUMNS.items()},
+        "address": lambda value: value or "", "reason": lambda value: value or "",
+        "dossier_id": lambda value: value or "", "import_batch_id": lambda value: value or "",
+    }
     search_form_extra_fields = {column: _coded_select(column, AUDIT_LABELS[column]) for column in CODED_COLUMNS}

@@ -213,6 +213,7 @@ class DossierView(LoketModelView):
     moment_columns = ("submitted_at", "due_at")
     formatters_columns = {
         "status": grid_status, "submitted_at": grid_moment, "due_at": grid_moment, "notes": lambda v: v or "",
+        "corrects_permit": lambda permit: str(permit or ""),
     }
     related_views = [DocumentView, StageEventView]
     list_template = "loket/dossier_list.html"

@@ -119,6 +119,8 @@ class PermitView(LoketModelView):
     base_order = ("issued_at", "desc")
     date_columns = ("issued_on", "valid_until")
     moment_columns = ("revoked_at",)
+    formatters_columns = {key: (lambda value: str(value or "")) for key in
+                          ("supersedes", "superseded_by", "revoked_by", "revocation_reason")}
     show_template = "loket/permit_show.html"
 
     @expose("/revoke/<int:pk>", methods=["GET", "POST"])
