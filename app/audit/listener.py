@@ -78,12 +78,13 @@ def updated_fields(session: Session, record: object, spec: Audited) -> dict[str,
     }
 
 
-def _values(record: object, spec: Audited) -> dict[str, Any]:
+def _values(record: object, spec: Audited, created: bool) -> dict[str, Any]:
+    """A created record's filled values, or every value of a deleted one."""
     state = inspect(record)
     return {
         attr.key: _value(spec, attr.key, state.dict.get(attr.key))
         for attr in state.mapper.column_attrs
-        if attr.key not in spec.skip and attr.key != "id"
+        if attr.key not in spec.skip and attr.key != "id" and not (created and state.dict.get(attr.key) is None)
     } | {
         key: _members(names, state.dict.get(key) or ()) for key, names in spec.collections.items()
     }
@@ -143,7 +144,7 @@ def _write_the_trail(session: Session, _context) -> None:  # noqa: ANN001
     for record in session.new:
         spec = AUDITED.get(type(record))
         if spec is not None:
-            changes.append(Change(spec.entity, record.id, AuditAction.CREATE, _values(record, spec),
+            changes.append(Change(spec.entity, record.id, AuditAction.CREATE, _values(record, spec, created=True),
                                   _dossier_id(record, spec)))
     pending = session.info.pop(_PENDING, {})
     for record in session.dirty:
@@ -159,6 +160,6 @@ def _write_the_trail(session: Session, _context) -> None:  # noqa: ANN001
     for record in session.deleted:
         spec = AUDITED.get(type(record))
         if spec is not None:
-            changes.append(Change(spec.entity, record.id, AuditAction.DELETE, _values(record, spec),
+            changes.append(Change(spec.entity, record.id, AuditAction.DELETE, _values(record, spec, created=False),
                                   _dossier_id(record, spec)))
     write(session, changes)

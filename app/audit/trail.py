@@ -99,13 +99,15 @@ def write(session: Session, changes: Sequence[Change], *, now: dt.datetime | Non
 
 
 def record_rows(session: Session, model: type, ids: Sequence[int], action: AuditAction,
-                now: dt.datetime | None = None) -> None:
+                now: dt.datetime | None = None, given: Sequence[str] | None = None) -> None:
     """A create (after the INSERT) or a delete (before the DELETE) of many rows, their values
-    read by the database itself: one INSERT ... SELECT per chunk, no row through Python."""
+    read by the database itself: one INSERT ... SELECT per chunk, no row through Python. A create
+    records the columns it was `given` (the others are empty in a new row), a delete every one."""
     spec = AUDITED[model]
     assert action in (AuditAction.CREATE, AuditAction.DELETE) and not spec.secret
     table = model.__table__
-    columns = [c for c in table.columns if c.key != "id" and c.key not in spec.skip]
+    columns = [c for c in table.columns if c.key != "id" and c.key not in spec.skip
+               and (given is None or c.key in given)]
     build = func.json_build_object if session.get_bind().dialect.name == "postgresql" else func.json_object
     values = build(*[part for c in columns for part in (literal(c.key, String), c)])
     actor = actor_of(session)

@@ -228,7 +228,7 @@ def _write(session: Session, plan: ImportPlan, batch: ImportBatch, now: dt.datet
         created_ids = plan.spec.create(session, creates, batch.user_id)  # ORM: the listener keeps the trail
     else:
         created_ids = _insert(session, model.__table__, creates)
-        record_rows(session, model, created_ids, AuditAction.CREATE, now)
+        record_rows(session, model, created_ids, AuditAction.CREATE, now, given=list(creates[0]) if creates else None)
     before = []
     if updates:
         spec = AUDITED[model]
