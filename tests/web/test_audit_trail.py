@@ -306,3 +306,22 @@ def test_a_new_record_never_takes_the_id_and_so_the_trail_of_one_an_undo_removed
         assert newcomer.id != undone_id
         assert [(r.action, r.changes["name"]) for r in _trail("company", newcomer.id)] == [
             ("create", "PT Lain Sama Sekali")]
+
+
+def test_an_undo_that_fails_for_another_reason_says_so_and_is_logged(app, login_as, monkeypatch, caplog):
+    import app.views.imports as imports_view
+
+    client = login_as("Front Office")
+    batch_id = _import(client, "company", [["Nama perusahaan", "Bentuk badan usaha", "NIB"],
+                                           ["PT Gagal Batal", "PT", valid_nib()]])
+
+    def broken(*_args, **_kwargs) -> None:
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr(imports_view, "undo_batch", broken)
+    page = _undo(client, batch_id)
+    assert f"Pembatalan impor #{batch_id} gagal karena kesalahan internal" in page
+    assert "sudah dipakai" not in page, "not told as rows used elsewhere"
+    assert any("undo of import" in r.getMessage() and r.exc_info for r in caplog.records)
+    with app.app_context():
+        assert db.session.get(ImportBatch, batch_id).status == "applied"
