@@ -48,7 +48,13 @@ WAITING_AT = "VERIFIKASI"
 def build(url: str, dossiers: int) -> None:
     """N dossiers at VERIFIKASI, legality and pool site filled, every requirement verified."""
     engine = create_engine(url)
-    drop_all(engine)
+    if engine.dialect.name == "postgresql":
+        # A scratch database: whatever it held (the test suite's whole schema) goes.
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        drop_all(engine)
     create_all(engine)
     with Session(engine) as session:
         load_sops(session, parse_sop_dir(ROOT / "seed" / "sop", STAGE_ROLES, 510))
