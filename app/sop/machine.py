@@ -124,13 +124,12 @@ def judge(situation: Situation, action: Action, roles: Iterable[str]) -> Verdict
         reasons.append("Izin sudah terbit dan bernomor; berkas tidak dapat dikembalikan ke pemohon.")
     if action is Action.REJECT:
         # The SOP says who may reject at which stage (Stage.reject_role); no stage, no rejection.
-        if situation.permit_number:
-            pass  # said above: revocation, not rejection
-        elif stage.reject_role is None:
+        # A numbered permit is revoked, never rejected (said above).
+        if not situation.permit_number and stage.reject_role is None:
             where = ", ".join(s.name for s in situation.stages if s.reject_role) or "tidak ada tahap"
             reasons.append(f"Berkas pada tahap {stage.name} tidak dapat ditolak; menurut SOP penolakan dilakukan "
                            f"pada tahap: {where}.")
-        elif stage.reject_role not in roles:
+        elif not situation.permit_number and stage.reject_role not in roles:
             reasons.append(f"Pada tahap {stage.name} hanya {stage.reject_role} yang dapat menolak berkas.")
     elif stage.role_name not in roles:
         reasons.append(_not_your_stage(stage))
@@ -286,6 +285,7 @@ def apply(
         session.execute(insert(StageEvent), [event])
         write(session, [change], now=now)
     else:
+        assert trail is not None, "a batched move batches its audit row too"
         history.append(event)
         trail.append(change)
     # Numbered in this same transaction: if the caller rolls back, the number was never taken.
