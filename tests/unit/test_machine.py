@@ -277,11 +277,22 @@ def test_who_rejects_and_who_resumes_is_the_stage_data(session, dossier_id):
 
 
 def test_only_an_advance_into_the_numbering_stage_takes_a_number(session, dossier_id):
-    from app.models import NumberCounter, Permit
+    from app.models import NumberCounter, Permit, Stage
+    from app.sop.machine import apply_many
 
     _verify_everything(session, dossier_id)
     _place(session, dossier_id, "PENOMORAN_CETAK")  # placed there without the advance
     assert act(session, dossier_id, Action.RETURN, {BACK_OFFICE}, "cetakan rusak").moved
     assert act(session, dossier_id, Action.RESUME, {FRONT_OFFICE}).moved
+    # An SOP the loader refuses (the numbering stage's own role rejects), written straight into the
+    # database: a bulk rejection there numbers nothing and fails nothing.
+    session.scalar(select(Stage).where(Stage.code == "PENOMORAN_CETAK")).reject_role = BACK_OFFICE
+    session.commit()
+    other = _open(session)
+    _place(session, other, "PENOMORAN_CETAK")
+    outcomes = apply_many(session, [dossier_id, other], Action.REJECT, actor_id=None, roles={BACK_OFFICE},
+                          note="lokasi di kawasan lindung", now=NOW, describe_permit=DESCRIBE_PERMIT)
+    session.commit()
+    assert [o.moved for o in outcomes] == [True, True]
     assert session.scalar(select(func.count()).select_from(Permit)) == 0
     assert session.scalar(select(func.count()).select_from(NumberCounter)) == 0

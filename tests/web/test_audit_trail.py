@@ -169,6 +169,9 @@ def test_a_company_in_use_is_not_deleted_and_the_refusal_names_its_dossiers(app,
     api = client.delete(f"/api/v1/company/{company_id}", headers={"X-CSRFToken": token})
     assert api.status_code == 422 and receipt in api.get_json()["message"]
     assert client.delete(f"/api/v1/company/{unused}", headers={"X-CSRFToken": token}).status_code == 200
+    admin = login_as("Admin")  # keeps users, roles and the SOP; deletes no company at all
+    admin_token = csrf_token(admin, TOKEN_PAGE)
+    assert admin.delete(f"/api/v1/company/{company_id}", headers={"X-CSRFToken": admin_token}).status_code == 403
     with app.app_context():
         assert db.session.get(Company, company_id) is not None and db.session.get(Company, unused) is None
         assert _trail("company", unused)[-1].action == "delete"
