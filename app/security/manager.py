@@ -16,10 +16,22 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
+from flask_jwt_extended import get_jwt
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.request_cache import request_cache
+
+
+def _asker() -> tuple[str, object] | None:
+    """Who a permission check is for: the session's user, a verified token's, or nobody yet."""
+    if current_user.is_authenticated:
+        return ("session", current_user.get_id())
+    try:
+        return ("token", get_jwt().get("sub"))
+    except RuntimeError:  # no token verified (yet) in this request
+        return None
 
 
 class LoketSecurityManager(SecurityManager):
@@ -52,12 +64,13 @@ class LoketSecurityManager(SecurityManager):
         return tuple(sorted(role.id for role in roles if role.name not in self.builtin_roles))
 
     def has_access(self, permission_name: str, view_name: str) -> bool:
-        # One request has one user: a grid page asks about 20 times (menu, row buttons), and
-        # FAB would resolve the user and its roles each time.
+        # A grid page asks about 20 times (menu, row buttons), and FAB would resolve the user and
+        # its roles each time. The answer is kept per asker: FAB's API protection asks once
+        # before it verifies a bearer token, as nobody, and again after, as the token's user.
         if not has_request_context():
             return super().has_access(permission_name, view_name)
         memo = request_cache("has_access")
-        key = (permission_name, view_name)
+        key = (_asker(), permission_name, view_name)
         if key not in memo:
             memo[key] = super().has_access(permission_name, view_name)
         return memo[key]
