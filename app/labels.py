@@ -48,6 +48,7 @@ REPORT_KINDS: dict[str, object] = {
     "register_book": _l("Register book (PDF)"),
     "batch_permits": _l("Batch print of permits (PDF)"),
     "grid_export": _l("Grid export (Excel)"),
+    "bulk_move": _l("Moving many dossiers"),
 }
 
 

@@ -15,6 +15,16 @@ The LAST line printed is one JSON object:
    "ours_sql_per_dossier", "baseline_sql_per_dossier", "rounds", "database"}
 
 Usage: python bench/bulk_move.py [--dossiers 10000] [--rounds 3]
+
+With --numbering-race (bench/numbering_race.py): N dossiers at PENANDATANGANAN moved into
+numbering by "every dossier the filter matches" (app.sop.bulk.move_in_chunks, short committed
+chunks, as the bulk-move job runs it) while --movers officers each move --per-mover dossiers of
+that same set one at a time. BASELINE: the same bulk alone on fresh data. Its LAST line:
+  {"dossiers", "bulk_seconds", "alone_seconds", "ratio" (bulk beside the movers / alone),
+   "bulk_moved", "single_moves", "single_p50_ms", "single_p95_ms", "single_max_ms" (each single
+   move's wall time, its wait behind the bulk included), "given_up" (transactions the database
+   broke off and the chunk retried), "rounds", "database"}
+Usage: python bench/bulk_move.py --numbering-race --database-url postgresql://... [--dossiers 10000]
 """
 from __future__ import annotations
 
@@ -35,7 +45,15 @@ from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app.models import (  # noqa: E402
-    Applicant, Company, Document, Dossier, PermitType, Stage, StageEvent, create_all, drop_all,
+    Applicant,
+    Company,
+    Document,
+    Dossier,
+    PermitType,
+    Stage,
+    StageEvent,
+    create_all,
+    drop_all,
 )
 from app.security.roles import BACK_OFFICE, STAGE_ROLES  # noqa: E402
 from app.sop.loader import load_sops, parse_sop_dir  # noqa: E402
@@ -134,7 +152,13 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=10_000, help="dossiers moved per run; default 10000")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each side, alternating; default 3")
     parser.add_argument("--database-url", help="PostgreSQL URL of a scratch database (dropped and rebuilt!)")
+    parser.add_argument("--numbering-race", action="store_true", help="the numbering bulk beside single movers")
+    parser.add_argument("--movers", type=int, default=5, help="officers moving single dossiers; default 5")
+    parser.add_argument("--per-mover", type=int, default=40, help="single moves per officer; default 40")
     args = parser.parse_args()
+    if args.numbering_race:
+        run_race(args)
+        return
 
     ours, base, ours_sql, base_sql = [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,6 +193,41 @@ def main() -> None:
         "ratio": round(ours_s / base_s, 3),
         "ours_sql_per_dossier": round(ours_sql / args.dossiers, 3),
         "baseline_sql_per_dossier": round(base_sql / args.dossiers, 3),
+        "rounds": args.rounds,
+        "database": "postgresql" if args.database_url else "sqlite",
+    }))
+
+
+def run_race(args: argparse.Namespace) -> None:
+    from numbering_race import alone, place_for_signing, race
+
+    results, lone = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        url = (args.database_url.replace("postgresql://", "postgresql+psycopg://", 1) if args.database_url
+               else f"sqlite:///{Path(tmp) / 'race.db'}")
+        for _ in range(args.rounds):
+            for measure in ("alone", "race"):
+                build(url, args.dossiers)
+                place_for_signing(url, args.dossiers)
+                if measure == "alone":
+                    lone.append(alone(url, args.dossiers))
+                else:
+                    results.append(race(url, args.dossiers, args.movers, args.per_mover))
+                    print(f"race: {json.dumps(results[-1])}", flush=True)
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    print(json.dumps({
+        "dossiers": args.dossiers,
+        "bulk_seconds": round(median("bulk_seconds"), 2),
+        "alone_seconds": round(statistics.median(lone), 2),
+        "ratio": round(median("bulk_seconds") / statistics.median(lone), 3),
+        "bulk_moved": int(median("bulk_moved")),
+        "single_moves": int(median("single_moves")),
+        "single_p50_ms": round(median("single_p50_ms"), 1),
+        "single_p95_ms": round(median("single_p95_ms"), 1),
+        "single_max_ms": round(median("single_max_ms"), 1),
+        "given_up": int(sum(r["given_up"] for r in results)),
         "rounds": args.rounds,
         "database": "postgresql" if args.database_url else "sqlite",
     }))

@@ -8,7 +8,6 @@ requester can act on (an empty month, a year without register lines) and is show
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,13 @@ from sqlalchemy.orm import selectinload
 
 from app.audit import Change, write
 from app.extensions import db
+from app.jobs.context import JobContext, Progress, ReportRefused
+from app.jobs.moves import bulk_move
 from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
 from app.labels import REPORT_KINDS
 from app.models import AuditAction, Dossier, Permit, RegisterEntry, describe_parameters
 from app.office import office_calendar
-from app.printing import Office, printed_permit
+from app.printing import printed_permit
 from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does
 from app.views.export import grid_count, grid_headers, grid_rows
 from reports.excel_register import RegisterMeta, write_register
@@ -34,28 +35,6 @@ from reports.grid_export import write_grid
 from reports.papers import render_permit
 from reports.parallel import render_batch
 from reports.register_book import BookLine, book_jobs, place
-
-Progress = Callable[..., None]
-
-
-class ReportRefused(ValueError):
-    """str(exc) is an Indonesian message for the requester."""
-
-
-@dataclass(frozen=True)
-class JobContext:
-    office: Office
-    print_workers: int
-    now: dt.datetime
-
-    @classmethod
-    def current(cls) -> JobContext:
-        config = current_app.config
-        return cls(
-            office=Office.from_config(config, config.get("PUBLIC_BASE_URL") or "http://localhost"),
-            print_workers=config["PRINT_WORKERS"] or os.cpu_count() or 1,
-            now=dt.datetime.now(dt.UTC),
-        )
 
 
 @dataclass(frozen=True)
@@ -209,6 +188,7 @@ KINDS: dict[str, ReportKind] = {
         ReportKind("register_book", ".pdf", _register_book),
         ReportKind("batch_permits", ".pdf", _batch_permits),
         ReportKind("grid_export", ".xlsx", _grid_export),
+        ReportKind("bulk_move", ".xlsx", bulk_move),
     )
 }
 assert set(KINDS) == set(REPORT_KINDS), "every kind has a label, every label a kind"

@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.guards import missing_items
-from app.sop.numbering import DescribePermit, issue_permit
+from app.sop.numbering import DescribePermit, issue_permit, lock_counters, numbering_year
 from app.sop.sla import due_at, return_pauses
 
 
@@ -255,6 +255,10 @@ def apply(
         return refused("Alasan wajib diisi.")
 
     to_stage, new_status = _destination(situation, action)
+    # Only moving forward into the numbering stage numbers, and only once.
+    numbers = action is Action.ADVANCE and _issues(to_stage)
+    if numbers and history is None:  # a batch locked its counters already (apply_many)
+        lock_counters(session, _series(session, [situation]), numbering_year(now, timezone))
     if action is Action.RETURN:
         missing = situation.missing()
         note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
@@ -289,8 +293,6 @@ def apply(
         history.append(event)
         trail.append(change)
     # Numbered in this same transaction: if the caller rolls back, the number was never taken.
-    # Only moving forward into the numbering stage numbers, and only once.
-    numbers = action is Action.ADVANCE and _issues(to_stage)
     assert not (numbers and situation.permit_number), "a dossier is numbered once"
     assert describe_permit is not None or not numbers, "numbering needs what the permit prints"
     permit_number = issue_permit(session, dossier, now, timezone, describe_permit).permit_number if numbers else ""
@@ -329,6 +331,10 @@ def apply_many(
     for start in range(0, len(unique_ids), BULK_CHUNK):
         chunk = unique_ids[start : start + BULK_CHUNK]
         situations = load_situations(session, chunk, sop_rows)
+        if action is Action.ADVANCE:
+            numbered = [s for s in situations.values() if _issues(s.next_stage)]
+            if numbered:  # the counters before any dossier of the chunk (see lock_counters)
+                lock_counters(session, _series(session, numbered), numbering_year(now, timezone))
         events: list[dict] = []
         trail: list[Change] = []
         for dossier_id in chunk:
@@ -392,6 +398,12 @@ def _destination(situation: Situation, action: Action) -> tuple[Stage | None, st
     if action is Action.RESUME:
         return stage, DossierStatus.IN_PROGRESS.value
     return stage, DossierStatus.REJECTED.value
+
+
+def _series(session: Session, situations: Iterable[Situation]) -> list[str]:
+    """The number series (permit type codes) these dossiers are numbered in."""
+    type_ids = {s.dossier.permit_type_id for s in situations}
+    return list(session.scalars(select(PermitType.code).where(PermitType.id.in_(type_ids))))
 
 
 def _moved_fields(

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.audit import record_rows
+from app.audit import Change, write
+from app.audit.trail import jsonable
 from app.models import AuditAction, Dossier, NumberCounter, Permit, PermitType, RegisterEntry
 from app.sop.calendar import as_utc
 from app.sop.number_format import format_permit_number
@@ -33,20 +34,51 @@ REGISTER_SERIES = "REGISTER"
 REGISTER_NUMBER_FORMAT = "REG/{seq:04d}/{year}"
 
 
+def lock_counters(session: Session, series: Iterable[str], year: int) -> None:
+    """Locks the counters a numbering move takes numbers from, before it locks any dossier.
+
+    Every transaction that numbers takes its locks in this one order (the counters by name, the
+    register's included, then its dossiers), so a bulk move and a single move never wait for
+    each other in a circle: the one that holds the counters finishes, the other waits. Missing
+    counter rows are made. SQLite: the write lock taken up front serialises them instead.
+    """
+    begin_immediate(session)
+    names = sorted({*series, REGISTER_SERIES})
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for name in names:
+        session.execute(dialect_insert(NumberCounter).values(series=name, year=year, last_seq=0).on_conflict_do_nothing())
+    session.execute(
+        select(NumberCounter.series).where(NumberCounter.year == year, NumberCounter.series.in_(names))
+        .order_by(NumberCounter.series).with_for_update()
+    ).all()
+
+
+def numbering_year(now: dt.datetime, timezone: str) -> int:
+    """The year a permit numbered now counts in: the office's, not UTC's."""
+    return as_utc(now).astimezone(ZoneInfo(timezone)).year
+
+
 def next_number(session: Session, series: str, year: int) -> int:
     """The next number of the series in this transaction: 1, 2, 3 … with no gap and no repeat."""
     begin_immediate(session)
+    taken = session.execute(_TAKE_NEXT, {"counter_series": series, "counter_year": year}).scalar()
+    if taken is not None:
+        return taken
+    # The series' first number this year: make its counter, then take from it.
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         dialect_insert(NumberCounter).values(series=series, year=year, last_seq=0).on_conflict_do_nothing()
     )
-    return session.execute(
-        update(NumberCounter)
-        .where(NumberCounter.series == series, NumberCounter.year == year)
-        .values(last_seq=NumberCounter.last_seq + 1)
-        .returning(NumberCounter.last_seq)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    return session.execute(_TAKE_NEXT, {"counter_series": series, "counter_year": year}).scalar_one()
+
+
+_TAKE_NEXT = (
+    update(NumberCounter)
+    .where(NumberCounter.series == bindparam("counter_series"), NumberCounter.year == bindparam("counter_year"))
+    .values(last_seq=NumberCounter.last_seq + 1)
+    .returning(NumberCounter.last_seq)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -99,25 +131,28 @@ def issue_permit(
     )
     token = secrets.token_urlsafe(24)
     snapshot = describe(session, dossier, permit_type, Numbered(number, token, issued_on, valid_until))
-    permit_id = session.execute(
-        insert(Permit).returning(Permit.id),
-        [dict(
-            dossier_id=dossier.id, permit_type_id=permit_type.id, series=permit_type.code, year=year, seq=seq,
-            number=number, issued_at=now, issued_on=issued_on, valid_until=valid_until, token=token,
-            snapshot=snapshot, supersedes_id=dossier.corrects_permit_id,
-        )],
-    ).scalar_one()
-    register_id = session.execute(
-        insert(RegisterEntry).returning(RegisterEntry.id),
-        [dict(
-            register_number=register_number, year=year, seq=register_seq, entry_date=issued_on,
-            dossier_id=dossier.id, permit_number=number, company_id=dossier.company_id,
-            applicant_id=dossier.applicant_id, permit_type_id=permit_type.id, issue_date=issued_on,
-        )],
-    ).scalar_one()
-    record_rows(session, Permit, [permit_id], AuditAction.CREATE, now)
-    record_rows(session, RegisterEntry, [register_id], AuditAction.CREATE, now)
+    permit = dict(
+        dossier_id=dossier.id, permit_type_id=permit_type.id, series=permit_type.code, year=year, seq=seq,
+        number=number, issued_at=now, issued_on=issued_on, valid_until=valid_until, token=token,
+        supersedes_id=dossier.corrects_permit_id,
+    )
+    line = dict(
+        register_number=register_number, year=year, seq=register_seq, entry_date=issued_on,
+        dossier_id=dossier.id, permit_number=number, company_id=dossier.company_id,
+        applicant_id=dossier.applicant_id, permit_type_id=permit_type.id, issue_date=issued_on,
+    )
+    permit_id = session.execute(insert(Permit).returning(Permit.id), [{**permit, "snapshot": snapshot}]).scalar_one()
+    line_id = session.execute(insert(RegisterEntry).returning(RegisterEntry.id), [line]).scalar_one()
+    # Their trail from the values written (one cached INSERT: numbering happens one by one).
+    write(session, [
+        Change("permit", permit_id, AuditAction.CREATE, _filled(permit), dossier.id),
+        Change("register_entry", line_id, AuditAction.CREATE, _filled(line), dossier.id),
+    ], now=now)
     return Issued(number, register_number, token)
+
+
+def _filled(values: dict) -> dict:
+    return {key: jsonable(value) for key, value in values.items() if value is not None}
 
 
 def permit_of(session: Session, dossier_id: int) -> Permit | None:

@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
+from app.jobs.submit import start_job
 from app.models import Dossier, Stage
 from app.office import office_calendar
 from app.printing import describe_permits
 from app.security import roles
-from app.sop.machine import NEEDS_REASON, Action, apply_many
+from app.sop.bulk import move_in_chunks
+from app.sop.machine import NEEDS_REASON, Action
 from app.views.dossiers import ACTION_LABELS, dossier_filter_query
 from app.views.papers import current_office
 
@@ -105,24 +107,34 @@ class DossierMoveView(BaseView):
     def apply(self):  # noqa: ANN201
         action = parse_action(request.form.get("action"))
         selection = Selection.from_form(request.form)
-        if selection.count() > MAX_BULK:
+        total = selection.count()
+        if total > MAX_BULK:
             flash(str(_l("At most %(max)s dossiers per move; narrow the filter.", max=MAX_BULK)), "danger")
             return redirect(url_for("DossierView.list"))
+        ids = selection.dossier_ids()
+        if len(ids) > current_app.config["BULK_MOVE_INLINE_MAX"]:
+            # Minutes of work: a job with progress, never a request a worker timeout would kill.
+            job = start_job("bulk_move", {
+                "action": action.value, "ids": ids, "note": request.form.get("note"), "user_id": current_user.id,
+                "address": request.remote_addr, "public_base_url": request.url_root,
+            }, current_user.id)
+            flash(str(_l("%(count)s dossiers are moved by a background job, in small steps; this page shows its "
+                         "progress, and its workbook lists what happened to each.", count=len(ids))), "info")
+            return redirect(url_for("ReportJobView.show", pk=job.id))
         # Roles given directly and through FAB groups alike.
         user_roles = {role.name for role in self.appbuilder.sm.get_user_roles(current_user)}
-        outcomes = apply_many(
+        outcomes = move_in_chunks(
             db.session,
-            selection.dossier_ids(),
+            ids,
             action,
+            clock=lambda: dt.datetime.now(dt.UTC),
             actor_id=current_user.id,
             roles=user_roles,
             note=request.form.get("note"),
-            now=dt.datetime.now(dt.timezone.utc),
             timezone=current_app.config["OFFICE_TIMEZONE"],
             calendar=office_calendar(),
             describe_permit=describe_permits(current_office()),
         )
-        db.session.commit()
         moved = [o for o in outcomes if o.moved]
         return self.render_template(
             "loket/move_result.html",

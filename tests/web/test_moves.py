@@ -138,3 +138,38 @@ def test_overdue_and_due_today_filters_and_clock_columns(app, login_as):
     if dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).time() < dt.time(23, 58):
         assert receipts[today] in due_today
     assert receipts[late] not in due_today and receipts[later] not in due_today
+
+
+def test_a_move_of_many_dossiers_runs_as_a_job_with_a_workbook_of_what_happened(app, login_as, monkeypatch):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from app.models import AuditEntry, ReportJob
+
+    monkeypatch.setitem(app.config, "BULK_MOVE_INLINE_MAX", 3)
+    with app.app_context():
+        ready = [_open() for _ in range(4)]
+        blocked = _open(profile_verified=False)
+        receipts = {i: db.session.get(Dossier, i).receipt_number for i in (*ready, blocked)}
+    client = login_as("Front Office")
+    started = client.post("/dossiermoves/apply", data={
+        "action": "advance", "scope": "ids", "ids": [*ready, blocked], "csrf_token": csrf_token(client, TOKEN_PAGE)})
+    assert started.status_code == 302 and "/reportjobview/show/" in started.headers["Location"]
+    job_id = int(started.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    with app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        assert (job.kind, job.status, job.progress_done, job.progress_total) == ("bulk_move", "done", 5, 5)
+        assert [_stage(app, i) for i in ready] == ["REGISTRASI"] * 4 and _stage(app, blocked) == "BERKAS"
+        moves = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "move",
+                                                            AuditEntry.record_id.in_(ready))).all()
+        assert len(moves) == 4 and {m.origin for m in moves} == {"job"}
+        assert all(m.actor_name.startswith("front_office") for m in moves)
+        fo_id = app.appbuilder.sm.find_user(username="front_office").id
+        actors = set(db.session.scalars(select(StageEvent.actor_id).where(StageEvent.dossier_id.in_(ready),
+                                                                          StageEvent.action == "advance")))
+        assert actors == {fo_id}, "moved as the officer who asked"
+    book = load_workbook(BytesIO(client.get(f"/reportjobview/download/{job_id}").data))
+    rows = {row[0]: row for row in book.active.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert rows[receipts[ready[0]]][1] == "Ya" and rows[receipts[blocked]][1] == "Tidak"
+    assert "Profil perusahaan" in rows[receipts[blocked]][5]
