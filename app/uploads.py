@@ -7,6 +7,8 @@ records the returned StoredFile.
 Files are content-addressed: stored as <storage_dir>/<sha256[:2]>/<sha256>, so no name from
 the user ever reaches the filesystem and the same bytes are stored once. The original
 name is only a label, checked here so it is safe to show and to put in a download header.
+Files are 0600 and folders 0700 whatever the umask; a `.upload-*.part` that a killed upload
+left behind is swept by the nightly purge (app.jobs.runner.purge).
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from app.private_files import FILE_MODE, private_dir
+
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 MAX_FILENAME_CHARS = 255
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 CHUNK_BYTES = 64 * 1024
 HEAD_BYTES = 16  # enough for the longest signature we check (PNG, 8 bytes)
 # Acrobat accepts %%EOF anywhere in the last 1024 bytes (trailing newlines, padding).
@@ -116,7 +118,7 @@ def sniff_media_type(head: bytes, path: Path) -> str:
 def store_upload(stream: BinaryIO, filename: str | None, storage_dir: Path, max_bytes: int) -> StoredFile:
     """Check and store one upload; on refusal (or any error) nothing is left in storage_dir."""
     original_filename = check_filename(filename)  # before reading a single byte
-    storage_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    private_dir(storage_dir)  # documents are for the service account only, whatever the umask
     # The temp file lives in storage_dir so os.replace stays on one filesystem (atomic);
     # the dot prefix keeps it apart from the two-character shard directories.
     fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=storage_dir)
@@ -134,7 +136,7 @@ def store_upload(stream: BinaryIO, filename: str | None, storage_dir: Path, max_
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-            os.fchmod(out.fileno(), FILE_MODE)  # mkstemp creates 0o600
+            os.fchmod(out.fileno(), FILE_MODE)  # mkstemp's 0o600 already; said here, not assumed
         if size == 0:
             raise UploadRefused(MSG_EMPTY_FILE)
         with tmp.open("rb") as written:
@@ -143,7 +145,7 @@ def store_upload(stream: BinaryIO, filename: str | None, storage_dir: Path, max_
 
         storage_key = digest.hexdigest()
         target = storage_path(storage_dir, storage_key)
-        target.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+        private_dir(target.parent)
         if target.exists():
             tmp.unlink()  # same bytes already stored
         else:

@@ -9,16 +9,29 @@ Workers are started with "forkserver" (or "spawn" where there is none), never "f
 caller may be a multi-threaded web server or queue consumer, and a forked child inherits its
 locks in whatever state other threads left them. The forkserver preloads the reports modules,
 so each worker starts from an interpreter that has already imported xhtml2pdf and reportlab.
+
+Workers die with the process that asked for the batch. A killed caller closes nothing that an
+idle worker waits on (each holds both ends of its task queue), and the forkserver lives as long
+as any worker does (they all hold its "alive" pipe): so each worker watches its caller and exits
+when it is gone, and the forkserver, its last client gone, exits by itself. On Linux a worker
+also asks the kernel to kill it when its own parent (the forkserver) dies.
+
+The output and the chunk files are 0600 whatever the umask: they are permits and registers.
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import multiprocessing
 import os
+import select
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -37,6 +50,11 @@ PRELOAD = ["reports.pdf", "reports.papers", "reports.register_book", "reports.pa
 # round-trip and one temporary file, little next to rendering even one document.
 CHUNKS_PER_WORKER = 4
 MAX_CHUNK = 16
+
+FILE_MODE = 0o600
+TEMP_PREFIX = "loket-batch-"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCHDOG_SECONDS = 1.0  # where the kernel cannot tell a worker that its caller died, it looks this often
 
 
 class BatchRenderError(RuntimeError):
@@ -78,6 +96,79 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _open_private(path: Path | str) -> int:
+    """A file descriptor for writing `path` afresh, mode 0600 whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return fd
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGKILL to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watchdog is enough
+        return
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
+def _watch_owner(owner: int, parent: int) -> None:
+    """Returns when the owner process is gone: at once on Linux (a pidfd becomes readable when the
+    process exits), else by polling it and this process's parent."""
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # not Linux 5.3+: poll
+        while os.getppid() == parent and _alive(owner):
+            time.sleep(WATCHDOG_SECONDS)
+        return
+    select.select([fd], [], [])
+
+
+def _worker_started(owner: int) -> None:
+    """ProcessPoolExecutor initializer, in each worker: exit as soon as `owner`, the process that
+    asked for the batch, is gone, whatever this worker is doing (idle, or mid-document)."""
+    _die_with_parent()
+
+    def watchdog() -> None:
+        _watch_owner(owner, os.getppid())
+        os._exit(1)  # nobody is left to take this worker's chunks
+
+    threading.Thread(target=watchdog, name="loket-print-watchdog", daemon=True).start()
+
+
+def remove_stale_batch_dirs(older_than_seconds: float) -> int:
+    """Deletes the chunk folders that a killed batch left in the temp folder (a live batch writes
+    in its own every few seconds). Returns how many were deleted."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        try:
+            info = folder.lstat()
+        except FileNotFoundError:
+            continue
+        if folder.is_dir() and not folder.is_symlink() and info.st_uid == os.getuid() and info.st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def _describe(function: Callable[..., bytes]) -> str:
     return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
 
@@ -98,7 +189,7 @@ def _render_chunk(first: int, jobs: Sequence[Job], path: str) -> int:
             raise BatchRenderError(
                 f"document {number} ({_describe(function)}) failed: {type(exc).__name__}: {exc}"
             ) from exc
-    with open(path, "wb") as out:
+    with os.fdopen(_open_private(path), "wb") as out:
         writer.write(out)
     return len(writer.pages)
 
@@ -155,11 +246,12 @@ def render_batch(jobs: Sequence[Job], out_path: Path, workers: int | None = None
     workers = min(workers, len(chunks))
 
     part = out_path.with_suffix(".part")
-    temp_dir = Path(tempfile.mkdtemp(prefix="loket-batch-"))
+    temp_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))  # 0700
     paths = [temp_dir / f"chunk-{index:06d}.pdf" for index in range(len(chunks))]
     writer = pypdf.PdfWriter()
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                                 initializer=_worker_started, initargs=(os.getpid(),)) as pool:
             pending: dict[Future[int], int] = {
                 pool.submit(_render_chunk, chunk.start, jobs[chunk.start:chunk.stop], str(path)): index
                 for index, (chunk, path) in enumerate(zip(chunks, paths, strict=True))
@@ -195,7 +287,7 @@ def render_batch(jobs: Sequence[Job], out_path: Path, workers: int | None = None
                 raise
 
         pages = len(writer.pages)
-        with open(part, "wb") as out:
+        with os.fdopen(_open_private(part), "wb") as out:
             writer.write(out)
             out.flush()
             os.fsync(out.fileno())

@@ -14,6 +14,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from app.jobs import runner
+from app.private_files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ def make_huey(app: Flask) -> Huey:
         return Huey("loket", immediate=True)
     if app.config.get("REDIS_URL"):
         return RedisHuey("loket", url=app.config["REDIS_URL"])
-    return SqliteHuey("loket", filename=str(Path(app.instance_path) / "jobs.db"))
+    # 0600 before Huey first connects, like the app's own SQLite file (app.private_files).
+    return SqliteHuey("loket", filename=str(private_file(Path(app.instance_path) / "jobs.db")))
 
 
 def worker_id() -> str:
@@ -56,6 +58,7 @@ def init_jobs(app: Flask) -> JobQueue:
 
     @huey.periodic_task(crontab(minute="17", hour="2"), name="loket.purge_old_reports")
     def purge_old_reports() -> None:
+        """Old report files, previews no import needs any more, and the `.part` files of the dead."""
         with app.app_context():
             runner.purge()
 

@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import shutil
+import os
 import tempfile
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from app.imports.specs import ImportSpec, applicant_spec, company_spec, dossier_
 from app.imports.undo import undo_batch
 from app.models import ImportBatch
 from app.office import office_calendar
+from app.private_files import FILE_MODE, private_dir
 from app.security import roles as resources
 from app.spreadsheets.reading import SpreadsheetRefused
 from app.spreadsheets.writing import write_error_workbook, write_template
@@ -44,9 +45,8 @@ def import_specs() -> dict[str, ImportSpec]:
 
 
 def imports_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Kept uploads (0700): the nightly purge (app.jobs.runner) removes them once no preview needs them."""
+    return private_dir(Path(current_app.instance_path) / "imports")
 
 
 def _may_import(spec: ImportSpec) -> bool:
@@ -202,9 +202,13 @@ class SpreadsheetImportView(BaseView):
 
 
 def store_spreadsheet(stream, max_bytes: int) -> tuple[str, Path] | None:  # noqa: ANN001
-    """Copies the upload under its SHA-256, reading at most max_bytes (+1 to know it is over)."""
+    """Copies the upload under its SHA-256, reading at most max_bytes (+1 to know it is over).
+
+    The copy is 0600 whatever the umask; a `.part` a killed request leaves is swept by the purge.
+    """
     digest = hashlib.sha256()
     with tempfile.NamedTemporaryFile(dir=imports_dir(), delete=False, suffix=".part") as tmp:
+        os.fchmod(tmp.fileno(), FILE_MODE)  # mkstemp's 0o600 already; said here, not assumed
         size = 0
         while chunk := stream.read(64 * 1024):
             size += len(chunk)
@@ -216,5 +220,5 @@ def store_spreadsheet(stream, max_bytes: int) -> tuple[str, Path] | None:  # noq
             tmp.write(chunk)
     sha = digest.hexdigest()
     final = imports_dir() / f"{sha}.xlsx"
-    shutil.move(tmp.name, final)
+    os.replace(tmp.name, final)  # same folder: a rename, which keeps the mode
     return sha, final

@@ -4,7 +4,12 @@ progress reported, an atomic output file and no temporary files left, also when 
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,10 +17,14 @@ import pypdf
 import pytest
 
 from reports.papers import render_permit
-from reports.parallel import MAX_CHUNK, BatchRenderError, _chunks, render_batch
+from reports.parallel import MAX_CHUNK, BatchRenderError, _chunks, remove_stale_batch_dirs, render_batch
 from reports.register_book import book_jobs, page_count
 from tests.paper_samples import LETTERHEAD, PERMIT
+from tests.private_modes import PERMISSIVE_UMASKS, modes, process_umask
+from tests.processes import command_line, descendants, has_proc, still_running, wait_until
 from tests.unit.test_register_book import LINES, YEAR
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PERMITS = [replace(PERMIT, permit_number=f"503/{n:04d}/DPMPTSPTK-IPK/XII/2026") for n in range(1, 13)]
 
@@ -23,6 +32,13 @@ PERMITS = [replace(PERMIT, permit_number=f"503/{n:04d}/DPMPTSPTK-IPK/XII/2026") 
 def failing_render(message: str) -> bytes:
     """A render function that fails (module level, so a worker process can import it)."""
     raise RuntimeError(message)
+
+
+def slow_render(marker_dir: str, seconds: float) -> bytes:
+    """A document that takes long: marks which worker process started it, then works."""
+    Path(marker_dir, str(os.getpid())).touch()
+    time.sleep(seconds)
+    return render_permit(PERMIT, LETTERHEAD)
 
 
 def flat(text: str) -> str:
@@ -72,7 +88,7 @@ def test_permits_are_merged_in_order(tmp_path: Path, single_pages: list[int]) ->
     # Progress: cumulative documents done, one call per chunk of 2, ending at all 12.
     assert done == sorted(done) and done[-1] == len(PERMITS) and len(done) == 6
     assert sorted(path.name for path in tmp_path.iterdir()) == ["permits.pdf"]
-    assert batch_temp_dirs() == before
+    assert not batch_temp_dirs() - before, "no chunk folder left behind"
 
 
 def test_default_workers_and_chunks(tmp_path: Path, single_pages: list[int]) -> None:
@@ -91,7 +107,7 @@ def test_a_failing_document_leaves_no_output(tmp_path: Path) -> None:
         render_batch(jobs, out, workers=2, chunk_size=2)
 
     assert list(tmp_path.iterdir()) == []  # no out_path, no .part
-    assert batch_temp_dirs() == before
+    assert not batch_temp_dirs() - before, "no chunk folder left behind"
 
 
 def test_a_failing_document_keeps_an_earlier_print(tmp_path: Path) -> None:
@@ -132,3 +148,60 @@ def test_register_book_printed_in_chunks_numbers_pages_through(tmp_path: Path) -
     for number, text in enumerate(texts, start=1):
         assert f"Halaman {number} dari 3" in text
         assert LINES[(number - 1) * 25].register_number in text
+
+
+@pytest.mark.parametrize("umask", PERMISSIVE_UMASKS)
+def test_the_printed_file_is_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    out = tmp_path / "permits.pdf"
+    out.write_bytes(b"an earlier print, readable by all")
+    out.chmod(0o644)
+    with process_umask(umask):
+        render_batch([(render_permit, (PERMITS[0], LETTERHEAD))], out, workers=1)
+    assert modes(out) == {str(out): "0o600"}
+
+
+PRINTER = """
+import sys
+from pathlib import Path
+from reports.parallel import render_batch
+from tests.unit.test_parallel_print import slow_render
+render_batch([(slow_render, (sys.argv[1], 120.0))] * 4, Path(sys.argv[2]), workers=2, chunk_size=1)
+"""
+
+
+@pytest.mark.skipif(not has_proc(), reason="reads the process table from /proc")
+def test_print_workers_exit_when_the_printing_process_is_killed(tmp_path: Path) -> None:
+    """Killed mid-batch with SIGKILL, the printing process leaves no worker and no forkserver."""
+    markers = tmp_path / "started"
+    markers.mkdir()
+    printer = subprocess.Popen([sys.executable, "-c", PRINTER, str(markers), str(tmp_path / "out.pdf")], cwd=ROOT)
+    below: dict[int, int] = {}
+    try:
+        assert wait_until(lambda: len(list(markers.iterdir())) >= 2, timeout=60), "both workers are printing"
+        below = descendants(printer.pid)
+        forkserver_family = [pid for pid in below if "multiprocessing.forkserver" in command_line(pid)]
+        assert len(forkserver_family) >= 3, f"the forkserver and two workers: {below}"
+        printer.send_signal(signal.SIGKILL)
+        printer.wait(timeout=10)
+        left = wait_until(lambda: not still_running(below), timeout=30)
+        assert left, f"left behind: {still_running(below)}"
+    finally:
+        if printer.poll() is None:
+            printer.kill()
+            printer.wait()
+        for pid in still_running(below):  # only after a failure: end what the test started
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_stale_batch_folders_of_a_killed_print_are_removed() -> None:
+    stale = Path(tempfile.mkdtemp(prefix="loket-batch-"))
+    fresh = Path(tempfile.mkdtemp(prefix="loket-batch-"))
+    (stale / "chunk-000000.pdf").write_bytes(b"%PDF- half a permit")
+    long_ago = time.time() - 7200
+    os.utime(stale, (long_ago, long_ago))
+    try:
+        assert remove_stale_batch_dirs(3600) >= 1
+        assert not stale.exists(), "a folder no batch has written in for two hours goes"
+        assert fresh.is_dir(), "a live batch's folder stays"
+    finally:
+        fresh.rmdir()

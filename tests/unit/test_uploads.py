@@ -25,6 +25,7 @@ from app.uploads import (
     storage_path,
     store_upload,
 )
+from tests.private_modes import PERMISSIVE_UMASKS, modes, process_umask
 
 KB = 1024
 MB = 1024 * 1024
@@ -126,8 +127,24 @@ def test_valid_file_is_stored_under_its_hash(storage, data, filename, media_type
     path = storage_path(storage, stored.storage_key)
     assert path == storage / digest[:2] / digest
     assert path.read_bytes() == data
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert _tree(storage) == [digest[:2], f"{digest[:2]}/{digest}"]  # no temp file left
+
+
+@pytest.mark.parametrize("umask", PERMISSIVE_UMASKS)
+def test_documents_are_private_whatever_the_umask(storage, umask):
+    with process_umask(umask):
+        stored = store_upload(io.BytesIO(PDF), "izin.pdf", storage, MB)
+    path = storage_path(storage, stored.storage_key)
+    assert modes(storage, path.parent, path) == {str(storage): "0o700", str(path.parent): "0o700", str(path): "0o600"}
+
+
+def test_a_wider_document_folder_of_an_older_version_is_narrowed(storage):
+    storage.mkdir()
+    storage.chmod(0o755)
+    with process_umask(0o022):
+        stored = store_upload(io.BytesIO(PNG), "denah.png", storage, MB)
+    assert modes(storage, storage_path(storage, stored.storage_key))[str(storage)] == "0o700"
 
 
 def test_type_comes_from_content_not_extension(storage):

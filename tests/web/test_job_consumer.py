@@ -1,5 +1,6 @@
 """Real Huey consumers in their own processes: on SqliteHuey (the embedded default), on Redis
-(when it answers at 127.0.0.1:6379, as in CI), and one killed with SIGKILL in the middle of a job.
+(when it answers at 127.0.0.1:6379, as in CI), one killed with SIGKILL in the middle of a job,
+and one killed in the middle of a batch print (its print workers and forkserver go with it).
 
 The database is a SQLite file of its own, filled by `loket demo`, whatever the session's database.
 """
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import create_app
 from app.extensions import db
 from app.jobs.runner import WORKER_DIED, reap, reports_dir, result_path
-from app.models import ReportJob
+from app.models import Permit, ReportJob
 from config import Config
+from tests.processes import command_line, descendants, has_proc, still_running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DOSSIERS = 6000
@@ -162,7 +164,7 @@ def test_a_consumer_killed_mid_job_leaves_no_file_and_the_job_is_retried(instanc
     assert (job.status, job.attempts) == ("done", 2), job.error
     assert _register_rows(app, job) == DOSSIERS
     with app.app_context():
-        assert not list(reports_dir().glob(f"job-{job_id}.part")), "the half-written file is gone"
+        assert not list(reports_dir().glob(f"job-{job_id}-attempt*.part")), "the half-written file is gone"
 
 
 def test_a_job_whose_worker_died_twice_is_failed_not_running_forever(instance, monkeypatch):
@@ -182,3 +184,47 @@ def test_a_job_whose_worker_died_twice_is_failed_not_running_forever(instance, m
                                            .where(ReportJob.id.in_([job.id, fresh.id]))).all())
         assert statuses == {job.id: "failed", fresh.id: "running"}, "only the silent worker's job is reaped"
         assert db.session.get(ReportJob, job.id).error == WORKER_DIED
+
+
+def _latest_permits(app, count: int) -> dict[str, str]:  # noqa: ANN001
+    """Batch print parameters: the issue dates of about the `count` latest standing permits."""
+    with app.app_context():
+        days = db.session.scalars(select(Permit.issued_on).where(Permit.revoked_at.is_(None))
+                                  .order_by(Permit.issued_on.desc()).limit(count)).all()
+    assert len(days) == count, "the demo data issues permits"
+    return {"date_from": days[-1].isoformat(), "date_to": days[0].isoformat()}
+
+
+@pytest.mark.skipif(not has_proc(), reason="reads the process table from /proc")
+def test_a_consumer_killed_mid_batch_print_leaves_no_process_behind(instance, consumers, monkeypatch):
+    app = _app(instance, None, monkeypatch)
+    app.extensions["loket_jobs"].huey.flush()
+    job_id = _submit(app, "batch_permits", _latest_permits(app, 300))  # at ~0.1 s a permit: many seconds
+    consumer = _consumer({**instance, "LOKET_PRINT_WORKERS": "2"}, None)
+    consumers.append(consumer)
+    below: dict[int, int] = {}
+    try:
+        _wait(app, job_id, lambda j: j.status == "running" and j.progress_total)
+
+        def printing() -> bool:  # the forkserver and both print workers are up
+            below.update(descendants(consumer.pid))
+            return sum("multiprocessing.forkserver" in command_line(pid) for pid in still_running(below)) >= 3
+
+        assert wait_until(printing, timeout=60), f"no print workers under the consumer: {still_running(below)}"
+        assert _job(app, job_id).status == "running", "killed mid-print, not after"
+        consumer.send_signal(signal.SIGKILL)
+        consumer.wait(timeout=10)
+        assert wait_until(lambda: not still_running(below), timeout=30), f"left behind: {still_running(below)}"
+    finally:
+        for pid in still_running(below):  # only after a failure: end what the test started
+            os.kill(pid, signal.SIGKILL)
+        with app.app_context():  # no later consumer should take this print up again
+            db.session.execute(update(ReportJob).where(ReportJob.id == job_id).values(status="failed"))
+            db.session.commit()
+
+
+def _job(app, job_id: int) -> ReportJob:  # noqa: ANN001
+    with app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        db.session.expunge(job)
+        return job
