@@ -1,13 +1,23 @@
-"""Shared grid defaults: Indonesian dates, sensible page size, and "Ekspor Excel" on every grid."""
+"""Shared grid defaults: Indonesian dates, sensible page size, "Ekspor Excel" on every grid, and
+no 500 from a malformed request (ArgsGuard, CrudGuard: also used for FAB's own security screens)."""
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from flask import current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, send_from_directory, url_for
 from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.exceptions import ApplyFilterException
+from flask_appbuilder.filemanager import uuid_originalname
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_order_args
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy.orm import Session
 
 from app.audit import set_reason
 from app.audit.listener import pending_refusal
@@ -20,8 +30,152 @@ from app.office import office_now
 from app.views.export import grid_count, grid_headers, grid_rows
 from reports.grid_export import write_grid
 
+# A page past a million is no office's page: refused, so no offset overflows a database integer.
+MAX_PAGE = 1_000_000
+_WHOLE = re.compile(r"[0-9]{1,18}")
+# The argument names FAB's urltools read (it searches them anywhere in the name, so do we).
+_PAGE_ARG = re.compile("page_")
+_SIZE_ARG = re.compile("psize_")
+_FILTER_ARG = re.compile(r"_flt_([0-9])_(.+)")
 
-class LoketModelView(ModelView):
+
+def whole_number(value: object, low: int = 0, high: int | None = None) -> int | None:
+    """The value as an int when it is plain digits within [low, high], else None."""
+    text = str(value)
+    if not _WHOLE.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number >= low and (high is None or number <= high) else None
+
+
+def well_formed_pk(datamodel: SQLAInterface, pk: object) -> bool:
+    """Whether pk can name a row at all. FAB hands the URL's text to the database, where text in an
+    integer column (PostgreSQL) or a number past 64 bits (SQLite) is an error, not "not found"."""
+    if datamodel.is_pk_composite() or not datamodel.is_integer(datamodel.get_pk_name()):
+        return "\x00" not in str(pk)
+    return whole_number(pk) is not None
+
+
+# What a query can raise over a value it was given; unusable_value() tells the request's fault apart.
+QUERY_ERRORS = (SQLAlchemyError, ApplyFilterException, OverflowError)
+
+
+def unusable_value(exc: BaseException) -> bool:
+    """A search value the database could not take or compare (text in a number column, a NUL, a
+    number past 64 bits): the request's fault. Any other database error is the server's."""
+    if isinstance(exc, ApplyFilterException):  # FAB's relation filters: the database refused the value
+        return True
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, DataError)
+    return isinstance(exc, (StatementError, OverflowError))
+
+
+@contextmanager
+def search_values_checked(session: Session) -> Iterator[None]:
+    try:
+        yield
+    except QUERY_ERRORS as exc:
+        if not unusable_value(exc):
+            raise
+        session.rollback()
+        abort(400, description=_l("A search value cannot be used for its column."))
+
+
+class ArgsGuard:
+    """For any FAB model view (grids, charts): the arguments FAB reads from the URL (the row in
+    <pk>, page_*, psize_*, _oc_*, _flt_*) are checked before the view runs; FAB itself would
+    answer a malformed one with a 500. A malformed row number is a 404, anything else a 400."""
+
+    def create_blueprint(
+        self, appbuilder: Any, endpoint: str | None = None, static_folder: str | None = None,  # noqa: ANN401
+    ) -> Blueprint:
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint, static_folder=static_folder)
+        blueprint.before_request(self.refuse_malformed_args)
+        return blueprint
+
+    def refuse_malformed_args(self) -> None:
+        pk = (request.view_args or {}).get("pk")
+        if pk is not None and not well_formed_pk(self.datamodel, pk):
+            abort(404, description=_l("No such record."))
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                abort(400, description=_l("The address contains a NUL character."))
+            if _PAGE_ARG.search(name) and whole_number(value, 0, MAX_PAGE) is None:
+                abort(400, description=_l("A page number is a whole number from 0 to %(max)s.", max=MAX_PAGE))
+            if _SIZE_ARG.search(name) and whole_number(value, 1) is None:
+                abort(400, description=_l("A page size is a whole number of at least 1."))
+            if "_flt_" in name:
+                self._refuse_unknown_filter(name, value)
+        views = {type(self).__name__: self, **{type(v).__name__: v for v in getattr(self, "_related_views", [])}}
+        for view_name, (column, _) in get_order_args().items():
+            view = views.get(view_name)
+            if view is not None and column not in getattr(view, "order_columns", ()):
+                abort(400, description=_l("Unknown sort column: %(column)s.", column=column))
+
+    def _refuse_unknown_filter(self, name: str, value: str) -> None:
+        match = _FILTER_ARG.fullmatch(name)
+        # FAB indexes a column's filters in this list (Filters.add_filter_index).
+        column_filters = self._filters._all_filters.get(match.group(2), ()) if match else ()  # noqa: SLF001
+        if not match or int(match.group(1)) >= len(column_filters):
+            abort(400, description=_l("Unknown filter: %(name)s.", name=name))
+        # FAB reads "y" (its checkbox) as yes and hands any other text to the database, which
+        # PostgreSQL refuses to compare with a boolean.
+        if self.datamodel.is_boolean(match.group(2)) and value != "y":
+            abort(400, description=_l("A yes/no filter takes the value y."))
+
+
+class CrudGuard(ArgsGuard):
+    """For FAB ModelViews: ArgsGuard, a capped page size (GRID_MAX_PAGE_SIZE), search values the
+    database refuses as a 400, unknown actions and rows as a 404, downloads inside UPLOAD_FOLDER."""
+
+    def _get_list_widget(self, filters: Any, page_size: int | None = None, **kwargs: Any) -> dict:  # noqa: ANN401
+        page_size = min(page_size or self.page_size, current_app.config["GRID_MAX_PAGE_SIZE"])
+        with search_values_checked(self.datamodel.session):
+            return super()._get_list_widget(filters, page_size=page_size, **kwargs)
+
+    def _known_action(self, name: str) -> Any:  # noqa: ANN401
+        if name not in self.actions:
+            abort(404, description=_l("Unknown action: %(name)s.", name=name))
+        return self.actions[name]
+
+    def _may_run(self, name: str) -> bool:
+        return self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name)
+
+    def _row(self, pk: str) -> object:
+        """The row pk names in this grid (its base filters apply); FAB would hand None on."""
+        item = self.datamodel.get(pk, self._base_filters) if well_formed_pk(self.datamodel, pk) else None
+        if item is None:
+            abort(404, description=_l("No such record."))
+        return item
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name: str, pk: str):  # noqa: ANN201
+        action = self._known_action(name)
+        if not self.is_get_mutation_allowed() or not self._may_run(name):
+            return super().action(name, pk)  # FAB's own refusal: a message and back
+        return action.func(self._row(pk))
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):  # noqa: ANN201
+        name = request.form.get("action", "")
+        action = self._known_action(name)
+        if not self._may_run(name):
+            return super().action_post()
+        return action.func([self._row(pk) for pk in request.form.getlist("rowid")])
+
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename: str):  # noqa: ANN201
+        """FAB's file-column download, kept inside UPLOAD_FOLDER; a name that is not one FAB stores
+        (uuid_sep_name), or no such file, is a 404."""
+        if "_sep_" not in filename:
+            abort(404, description=_l("No such file."))
+        return send_from_directory(
+            current_app.config["UPLOAD_FOLDER"], filename, as_attachment=True, download_name=uuid_originalname(filename)
+        )
+
+
+class LoketModelView(CrudGuard, ModelView):
     page_size = 25
     list_template = "loket/list.html"
     # Column name -> formatter; subclasses list their date columns here.
@@ -64,7 +218,9 @@ class LoketModelView(ModelView):
         """The grid's current filter and sort, every page: in the response up to
         EXPORT_INLINE_MAX_ROWS rows, else as a report job (its page shows the progress)."""
         name = _file_name(str(self.list_title or self.__class__.__name__))
-        if grid_count(self) > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+        with search_values_checked(self.datamodel.session):
+            count = grid_count(self)
+        if count > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
             job = start_job("grid_export", {
                 "view": self.__class__.__name__, "args": request.query_string.decode(), "user_id": current_user.id,
                 "title": name,
@@ -73,7 +229,8 @@ class LoketModelView(ModelView):
                          max=current_app.config["EXPORT_INLINE_MAX_ROWS"])), "info")
             return redirect(url_for("ReportJobView.show", pk=job.id))
         out = io.BytesIO()
-        write_grid(out, name, grid_headers(self), grid_rows(self))
+        with search_values_checked(self.datamodel.session):
+            write_grid(out, name, grid_headers(self), grid_rows(self))
         out.seek(0)
         stamp = office_now().strftime("%Y%m%d-%H%M")
         response = send_file(out, as_attachment=True, download_name=f"{name}-{stamp}.xlsx",
