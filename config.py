@@ -32,12 +32,26 @@ class Config:
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
 
+    # The most rows one grid page shows, whatever psize_<View> asks (FAB offers 25 to 100).
+    GRID_MAX_PAGE_SIZE = 100
+
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = "5 per 40 second"
+    # Per client address (behind a proxy, the real one: LOKET_TRUSTED_PROXIES); an office NAT
+    # shares one address, so the guard against guessing is per user name (LOGIN_* below).
+    AUTH_RATE_LIMIT = os.environ.get("LOKET_LOGIN_RATE_LIMIT", "30 per minute")
+    # Failed sign-ins per user name: the first ones are free, then each waits twice as long.
+    LOGIN_FREE_ATTEMPTS = int(os.environ.get("LOKET_LOGIN_FREE_ATTEMPTS", "5"))
+    LOGIN_BASE_DELAY_SECONDS = int(os.environ.get("LOKET_LOGIN_BASE_DELAY_SECONDS", "30"))
+    LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOKET_LOGIN_MAX_DELAY_SECONDS", "900"))
+    # Every form that sets a password (app.security.accounts): this long at least, not the
+    # account's own names, not guessable (zxcvbn).
+    PASSWORD_MIN_LENGTH = int(os.environ.get("LOKET_PASSWORD_MIN_LENGTH", "10"))
+    # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-* headers are believed.
+    TRUSTED_PROXIES = int(os.environ.get("LOKET_TRUSTED_PROXIES", "0"))
     RATELIMIT_ENABLED = True
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
@@ -51,6 +65,8 @@ class Config:
     SESSION_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = _env_flag("LOKET_HTTPS")
+    # Served over HTTPS (LOKET_HTTPS=1): plain http is redirected and HSTS sent (app.security.headers).
+    SERVED_OVER_HTTPS = _env_flag("LOKET_HTTPS")
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -76,6 +92,9 @@ class Config:
     JOB_MAX_ATTEMPTS = 2  # a job whose worker died runs once more, then fails
     REPORT_RETENTION_DAYS = int(os.environ.get("LOKET_REPORT_DAYS", "14"))
     PRINT_WORKERS = int(os.environ.get("LOKET_PRINT_WORKERS", "0"))  # 0: one process per CPU
+    # A move of more dossiers than this runs as a report job (committed in small steps, with
+    # progress); up to it, in the request.
+    BULK_MOVE_INLINE_MAX = int(os.environ.get("LOKET_BULK_MOVE_INLINE_MAX", "200"))
     # A grid export up to this many rows comes back at once; a bigger one is a report job.
     EXPORT_INLINE_MAX_ROWS = int(os.environ.get("LOKET_EXPORT_INLINE_MAX_ROWS", "5000"))
 

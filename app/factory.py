@@ -4,20 +4,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, flash, redirect, request
+from flask import Flask, request
 from flask_appbuilder import AppBuilder
-from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import models  # noqa: F401  (every table known before migrations run)
 from app.cli import loket_cli
+from app.errors import init_error_pages
 from app.extensions import db, migrate
 from app.i18n import install_template_gettext, register_wtforms_catalog
 from app.jobs.queue import init_jobs
 from app.menu import register_views
+from app.private_files import private_dir, private_sqlite_file
 from app.secrets import load_or_create_secret_key
+from app.security.accounts import init_accounts
 from app.security.audit import init_audit
 from app.security.csrf import init_csrf
+from app.security.headers import init_headers
 from app.templating import register_template_helpers
 from app.views.audit import register_audit_helpers
 from app.views.documents import register_document_helpers
@@ -30,17 +34,24 @@ from config import BASE_DIR, Config
 def create_app(config_class: type[Config] = Config) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("LOKET_INSTANCE_PATH") or str(BASE_DIR / "instance"))
     app.config.from_object(config_class)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(app.instance_path))
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'loket.db'}"
+    # Made 0600 here, before the first connect: pysqlite would create it by the umask (0644).
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     _normalize_database_url(app)
     # FAB's download endpoints read from here; nothing of ours is stored in it.
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "fab-uploads"))
 
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    init_accounts(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_headers(app)  # first of the before_request hooks: error pages need its nonce
     init_csrf(app)
     init_audit(app)
     with app.app_context():
@@ -56,7 +67,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_wtforms_catalog(app)
     install_template_gettext(app)
     app.register_error_handler(FileNotFoundError, _missing_download)
-    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    init_error_pages(app)
     init_jobs(app)
     app.cli.add_command(loket_cli)
     return app
@@ -67,14 +78,6 @@ def _missing_download(error: FileNotFoundError):  # noqa: ANN202
     if request.endpoint and request.endpoint.endswith(".download"):
         return NotFound().get_response()
     raise error
-
-
-def _too_large(error: RequestEntityTooLarge):  # noqa: ANN202
-    """An upload over the limit is refused before it is read; say so in words, back where it came from."""
-    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    flash(str(_l("The file is larger than the %(mb)s MB limit; nothing was saved.", mb=limit_mb)), "danger")
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else "/"
-    return redirect(target)
 
 
 def _normalize_database_url(app: Flask) -> None:

@@ -12,6 +12,7 @@ from app.models.issuance import NumberCounter, Permit, PrintLog
 from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 from app.models.report_job import JobStatus, ReportJob, describe_parameters
+from app.models.sessions import LoginThrottle, SessionGeneration
 
 from app.models import guards  # noqa: E402, F401, I001  (triggers created with the tables)
 
@@ -31,6 +32,7 @@ __all__ = [
     "ImportStatus",
     "JobStatus",
     "LocalHoliday",
+    "LoginThrottle",
     "NAMING_CONVENTION",
     "NumberCounter",
     "Permit",
@@ -39,6 +41,7 @@ __all__ = [
     "RegisterEntry",
     "ReportJob",
     "RequirementType",
+    "SessionGeneration",
     "Stage",
     "StageEvent",
     "account_fk",

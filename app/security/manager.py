@@ -3,10 +3,17 @@
 FAB asks the database once per permission check (about 16 per grid page). We load the user's
 (permission, resource) pairs once and keep them on `g` for the rest of the request, and load
 the signed-in user with roles and groups in one SELECT instead of three.
+
+FAB's own screens (users, roles, groups, permissions) are FAB's view classes with Loket's guard
+against malformed requests (app.views.base.CrudGuard), under FAB's class names, so that their
+URLs, endpoints and permissions stay FAB's.
 """
 from __future__ import annotations
 
-from flask import has_request_context
+import datetime as dt
+
+from flask import flash, has_request_context
+from flask_appbuilder.security import views as fab_views
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Group,
@@ -16,12 +23,44 @@ from flask_appbuilder.security.sqla.models import (
     ViewMenu,
     assoc_permissionview_role,
 )
+from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import get_jwt
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app.models import SessionGeneration
 from app.request_cache import request_cache
+from app.security.accounts import cookie_session_is_current, end_sessions, record_sign_in, sign_in_wait, start_session
+from app.views.base import CrudGuard
+
+
+class UserDBModelView(CrudGuard, fab_views.UserDBModelView):
+    pass
+
+
+class RoleModelView(CrudGuard, fab_views.RoleModelView):
+    pass
+
+
+class UserGroupModelView(CrudGuard, fab_views.UserGroupModelView):
+    pass
+
+
+class PermissionModelView(CrudGuard, fab_views.PermissionModelView):
+    pass
+
+
+class ViewMenuModelView(CrudGuard, fab_views.ViewMenuModelView):
+    pass
+
+
+class PermissionViewModelView(CrudGuard, fab_views.PermissionViewModelView):
+    pass
+
+
+class RegisterUserModelView(CrudGuard, fab_views.RegisterUserModelView):
+    pass
 
 
 def _asker() -> tuple[str, object] | None:
@@ -35,16 +74,59 @@ def _asker() -> tuple[str, object] | None:
 
 
 class LoketSecurityManager(SecurityManager):
+    userdbmodelview = UserDBModelView
+    rolemodelview = RoleModelView
+    groupmodelview = UserGroupModelView
+    permissionmodelview = PermissionModelView
+    viewmenumodelview = ViewMenuModelView
+    permissionviewmodelview = PermissionViewModelView
+    registerusermodelview = RegisterUserModelView
+
+    # FAB's "User's Statistics" chart loads Google Charts from www.gstatic.com: a third-party
+    # script (app.security.headers allows none) that an intranet without internet cannot reach.
+    userstatschartview = None
+
     def load_user(self, pk: int) -> object | None:
-        """Flask-Login's user loader (every request): the user, their roles and groups at once."""
+        """Flask-Login's user loader (every request): the user, their roles and groups and their
+        session generation at once. A cookie session older than the generation is over."""
         user_model = self.user_model
         stmt = (
-            select(user_model)
+            select(user_model, SessionGeneration.generation)
+            .outerjoin(SessionGeneration, SessionGeneration.user_id == user_model.id)
             .where(user_model.id == int(pk))
             .options(joinedload(user_model.roles), joinedload(user_model.groups).selectinload(Group.roles))
         )
-        user = self.session.scalars(stmt).unique().first()
-        return user if user and user.is_active else None
+        row = self.session.execute(stmt).unique().first()
+        if row is None or not row[0].is_active or not cookie_session_is_current(int(pk), row[1] or 0):
+            return None
+        return row[0]
+
+    def auth_user_db(self, username: str, password: str) -> object | None:
+        """FAB's check, after a wait that doubles with each failure past the free ones for this
+        user name (known or not), whatever address the tries come from."""
+        now = dt.datetime.now(dt.UTC)
+        wait = sign_in_wait(self.session, username, now)
+        if wait:
+            flash(str(_l("Too many failed sign-ins for this user name: try again in %(seconds)s seconds.",
+                         seconds=wait)), "danger")
+            return None
+        user = super().auth_user_db(username, password)
+        record_sign_in(self.session, username, user is not None, now)
+        return user
+
+    def on_user_login(self, user: object) -> None:
+        start_session(self.session, user.id)
+
+    def on_user_logout(self, user: object) -> None:
+        # Signing out ends every session of the account, a cookie copied before included.
+        end_sessions(self.session, user.id)
+
+    def reset_password(self, userid: int, password: str) -> None:
+        """A new password ends the account's other sessions; the one that set it goes on."""
+        super().reset_password(userid, password)
+        end_sessions(self.session, userid)
+        if current_user.is_authenticated and current_user.id == userid:
+            start_session(self.session, userid)
 
     def _permission_pairs(self, role_ids: tuple[int, ...]) -> frozenset[tuple[str, str]]:
         cache = request_cache("permission_pairs")

@@ -106,7 +106,9 @@ def test_login_is_rate_limited(tmp_path, monkeypatch):
 
     app = create_app(RateLimitedConfig)
     with app.app_context():
-        db.create_all()
+        from flask_migrate import upgrade
+
+        upgrade()
     client = app.test_client()
     codes = [client.post("/login/", data={"username": "x", "password": "y"}).status_code for _ in range(3)]
     assert codes[-1] == 429
