@@ -103,7 +103,8 @@ def _open_private(path: Path | str) -> int:
     return fd
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -135,7 +136,7 @@ def _watch_owner(owner: int, parent: int) -> None:
     except ProcessLookupError:
         return
     except (AttributeError, OSError):  # not Linux 5.3+: poll
-        while os.getppid() == parent and _alive(owner):
+        while os.getppid() == parent and process_alive(owner):
             time.sleep(WATCHDOG_SECONDS)
         return
     select.select([fd], [], [])

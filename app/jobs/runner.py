@@ -35,7 +35,7 @@ from app.jobs.kinds import KINDS
 from app.models import ImportBatch, ImportStatus, JobStatus, ReportJob
 from app.private_files import FILE_MODE, private_dir, private_file
 from app.sop.calendar import as_utc
-from reports.parallel import remove_stale_batch_dirs
+from reports.parallel import process_alive, remove_stale_batch_dirs
 
 if TYPE_CHECKING:
     from app.jobs.queue import JobQueue
@@ -159,16 +159,6 @@ def _finish(job_id: int, attempt: int, status: JobStatus, **values: object) -> b
     return _write_owned(job_id, attempt, status=status.value, finished_at=_now(), **values)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap(queue: JobQueue, local_host: str | None = None) -> list[int]:
     """Running jobs whose worker is gone: queued again while attempts remain, failed after.
 
@@ -189,7 +179,7 @@ def reap(queue: JobQueue, local_host: str | None = None) -> list[int]:
         host, _, pid = (worker or "").rpartition(":")
         dead = heartbeat is None or as_utc(heartbeat) < stale_before
         if local_host is not None and host == local_host and pid.isdigit() and int(pid) != os.getpid():
-            dead = dead or not _pid_alive(int(pid))
+            dead = dead or not process_alive(int(pid))
         if not dead:
             continue
         retry = attempts < config["JOB_MAX_ATTEMPTS"]

@@ -157,7 +157,7 @@ def test_the_reaper_never_deletes_the_file_of_the_attempt_that_runs(app, monkeyp
         return False  # attempt 1's worker is dead indeed
 
     _with_kind(monkeypatch, build)
-    monkeypatch.setattr(runner, "_pid_alive", pid_alive)
+    monkeypatch.setattr(runner, "process_alive", pid_alive)
     with app.app_context():
         now = dt.datetime.now(dt.UTC)
         job_id = _add_job(status="running", attempts=1, worker=f"{host}:4242", started_at=now, heartbeat_at=now)
