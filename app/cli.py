@@ -4,9 +4,12 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import inspect
 
 from app.bootstrap import bootstrap, load_sop_files
+from app.extensions import db
 from app.jobs.queue import create_consumer
+from app.models import PermitType
 from app.sop.schema import SopFileError
 from seed.demo import generate
 
@@ -46,11 +49,21 @@ def load_sop_command(directory: str | None) -> None:
         click.echo(f"SOP {result.code}: {'dimuat' if result.changed else 'tidak berubah'}")
 
 
-@loket_cli.command("demo", help="Fill the database with realistic, deterministic demo data.")
+@loket_cli.command(
+    "demo", help="Fill an empty database with realistic, deterministic demo data; on a fresh database runs init first."
+)
 @click.option("--dossiers", default=1000, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=76, show_default=True, type=int)
 @with_appcontext
 def demo_command(dossiers: int, seed: int) -> None:
+    app = current_app._get_current_object()
+    if not inspect(db.engine).has_table(PermitType.__tablename__):
+        # A fresh instance: set it up as `loket init` does, rather than fail on a missing table.
+        click.echo("Skema basis data belum ada: menjalankan `loket init` dulu.")
+        try:
+            print_report(bootstrap(app))
+        except SopFileError as exc:
+            raise click.ClickException(f"SOP ditolak, tidak ada yang diubah: {exc}") from exc
     summary = generate(dossiers=dossiers, seed=seed)
     click.echo(summary)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,10 @@ from .names import (
 )
 from .walk import WorkClock
 
+BIRTH_FROM = dt.date(1962, 1, 1)
+BIRTH_DAYS = 365 * 40
+COMPANY_NAME_DRAWS = 4
+
 
 @dataclass
 class _Company:
@@ -59,14 +64,18 @@ class _Generator:
         self.rng = rng
         self.clock = clock
         self.calendar = calendar
-        self.niks: set[str] = set()
-        self.nibs: set[str] = set()
-        self.npwps: set[str] = set()
-        self.company_names: set[str] = set()
-        self.receipts: set[str] = set()
-        self.emails: set[str] = set()
+        # Uniqueness without a set of every string: numbers as ints, names and e-mail addresses as a
+        # count per base (the next one gets a suffix), NIK serials as a count per region, birth date and sex.
+        self.nibs: set[int] = set()
+        self.npwps: set[int] = set()
+        self.receipts: set[int] = set()
+        self.company_names: dict[str, int] = {}
+        self.emails: dict[str, int] = {}
+        self.n_applicants = 0
         kecamatan = [code for code, _ in kecamatan_choices("61.08")]
         self.kecamatan = kecamatan
+        self.kecamatan_index = {code: i for i, code in enumerate(kecamatan)}
+        self.nik_counts = array("H", bytes(2 * len(kecamatan) * BIRTH_DAYS * 2))
         self.kecamatan_weights = [KECAMATAN_WEIGHT.get(code, 4) for code in kecamatan]
         self.desa_by_kecamatan: dict[str, list[str]] = defaultdict(list)
         # "<desa>, Kec. <kecamatan>" per kecamatan: the tail of a pool site's address.
@@ -80,43 +89,48 @@ class _Generator:
     # ---- identity numbers
 
     def nik(self, kecamatan_code: str, birth: dt.date, female: bool) -> str:
+        """Region, birth date (+40 for women), then a serial unique within that region, date and sex."""
         region = kecamatan_code.replace(".", "")
         day = birth.day + (40 if female else 0)
         stem = f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}"
-        while True:
-            nik = f"{stem}{self.rng.randint(1, 9999):04d}"
-            if nik not in self.niks:
-                self.niks.add(nik)
-                return nik
+        slot = (self.kecamatan_index[kecamatan_code] * BIRTH_DAYS + (birth - BIRTH_FROM).days) * 2 + female
+        taken = self.nik_counts[slot]
+        assert taken < 9999, "more than 9,999 people of one region, birth date and sex"
+        self.nik_counts[slot] = taken + 1
+        # Serials start at a point of their own per stem, as if others had registered before.
+        return f"{stem}{(slot * 7919 + taken) % 9999 + 1:04d}"
 
     def nib(self) -> str:
         while True:
-            nib = f"{self.rng.choice(NIB_PREFIXES)}{self.rng.randrange(10**9):09d}"
-            if nib not in self.nibs:
-                self.nibs.add(nib)
-                return nib
+            serial = self.rng.randrange(10**9)
+            prefix = self.rng.choice(NIB_PREFIXES)
+            if serial not in self.nibs:  # unique serial: unique whatever the prefix
+                self.nibs.add(serial)
+                return f"{prefix}{serial:09d}"
 
     def npwp(self) -> str:
         """15-digit legacy NPWP of a company (type 01-03), or its 16-digit form (leading 0)."""
         while True:
-            serial = f"{self.rng.randint(1, 3):02d}{self.rng.randrange(10**6):06d}"
-            base = f"{serial}{_luhn_digit(serial)}{self.rng.choice(NPWP_KPP)}000"
-            npwp = f"0{base}" if self.rng.random() < 0.3 else base
-            if npwp not in self.npwps:
-                self.npwps.add(npwp)
-                return npwp
+            kind, number = self.rng.randint(1, 3), self.rng.randrange(10**6)
+            kpp = self.rng.choice(NPWP_KPP)
+            long_form = self.rng.random() < 0.3
+            key = kind * 10**6 + number  # unique serial: unique in either form, whatever the KPP
+            if key not in self.npwps:
+                self.npwps.add(key)
+                serial = f"{kind:02d}{number:06d}"
+                base = f"{serial}{_luhn_digit(serial)}{kpp}000"
+                return f"0{base}" if long_form else base
 
     def mobile(self) -> str:
         return f"{self.rng.choice(MOBILE_PREFIXES)}{self.rng.randrange(10**8):08d}"
 
     def email(self, local: str, domain: str) -> str:
         local = re.sub(r"[^a-z0-9.]+", "", local.lower().replace(" ", ".")).strip(".") or "kontak"
-        candidate, n = f"{local}@{domain}", 1
-        while candidate in self.emails:
-            n += 1
-            candidate = f"{local}{n}@{domain}"
-        self.emails.add(candidate)
-        return candidate
+        # Locals hold no digits, so "budi2" can only be the second "budi".
+        base = f"{local}@{domain}"
+        n = self.emails.get(base, 0) + 1
+        self.emails[base] = n
+        return base if n == 1 else f"{local}{n}@{domain}"
 
     # ---- people and companies
 
@@ -144,11 +158,13 @@ class _Generator:
         return name, female
 
     def company_name(self, legal_form: str) -> str:
+        """Head, place and tail words (plus a kind for cooperatives and foundations); a few draws
+        look for a name not taken yet, then the name is taken again with a Roman numeral after it
+        ("CV Sinar Landak Jaya II"), as firms do. Unique at any count."""
         rng = self.rng
-        for attempt in range(50):
+        for _ in range(COMPANY_NAME_DRAWS):
             if legal_form == "KOPERASI":
-                core = f"{rng.choice(KOPERASI_KIND)} {rng.choice(COMPANY_PLACE)} {rng.choice(COMPANY_TAIL)}"
-                name = core
+                name = f"{rng.choice(KOPERASI_KIND)} {rng.choice(COMPANY_PLACE)} {rng.choice(COMPANY_TAIL)}"
             elif legal_form == "YAYASAN":
                 name = f"{rng.choice(YAYASAN_KIND)} {rng.choice(COMPANY_HEAD)} {rng.choice(COMPANY_PLACE)}"
             else:
@@ -164,12 +180,16 @@ class _Generator:
                     "PERSEORANGAN": f"UD {core}",
                     "BUMD": f"PT {core} (Perseroda)",
                 }[legal_form]
-            if attempt >= 40:
-                name = f"{name} {attempt - 38}"
             if name not in self.company_names:
-                self.company_names.add(name)
-                return name
-        raise AssertionError("unreachable")
+                break
+        # Part lists hold no Roman numerals, so a numbered name never meets a drawn one.
+        n = self.company_names.get(name, 0) + 1
+        self.company_names[name] = n
+        if n == 1:
+            return name
+        if name.endswith(" (Perseroda)"):
+            return f"{name[: -len(' (Perseroda)')]} {_roman(n)} (Perseroda)"
+        return f"{name} {_roman(n)}"
 
     def sk_kemenkumham(self, legal_form: str, year: int) -> str | None:
         n = self.rng.randint(1, 99999)
@@ -217,9 +237,10 @@ class _Generator:
 
     def applicant(self, company_kecamatan: str, position: str) -> dict[str, Any]:
         rng = self.rng
+        self.n_applicants += 1
         name, female = self.person()
         home = company_kecamatan if rng.random() < 0.7 else rng.choices(self.kecamatan, weights=self.kecamatan_weights)[0]
-        birth = dt.date(1962, 1, 1) + dt.timedelta(days=rng.randrange(365 * 40))
+        birth = BIRTH_FROM + dt.timedelta(days=rng.randrange(BIRTH_DAYS))
         return dict(
             full_name=name,
             nik=self.nik(home, birth, female),
@@ -249,11 +270,19 @@ class _Generator:
         bits = 5 * RECEIPT_RANDOM_LENGTH
         while True:
             n = self.rng.getrandbits(bits)
-            tail = "".join(RECEIPT_ALPHABET[(n >> (5 * k)) & 31] for k in range(RECEIPT_RANDOM_LENGTH))
-            number = f"{prefix}-{yy}-{tail}"
-            if number not in self.receipts:
-                self.receipts.add(number)
-                return number
+            if n not in self.receipts:  # unique tail: unique whatever the year
+                self.receipts.add(n)
+                tail = "".join(RECEIPT_ALPHABET[(n >> (5 * k)) & 31] for k in range(RECEIPT_RANDOM_LENGTH))
+                return f"{prefix}-{yy}-{tail}"
+
+
+def _roman(n: int) -> str:
+    out = []
+    for value, numeral in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
+                           (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        count, n = divmod(n, value)
+        out.append(numeral * count)
+    return "".join(out)
 
 
 def _luhn_digit(digits: str) -> int:

@@ -120,6 +120,19 @@ class WorkClock:
             return fast[0] + fast[1][second]
         return (self._opens_naive[day] + dt.timedelta(seconds=second)).isoformat(" ") + ".000000"
 
+    def text_stamp(self, suffix: str = ""):  # noqa: ANN201
+        """stamp_text as one closure, with `suffix` after each stamp ("+00" for PostgreSQL's COPY)."""
+        day_seconds, text, opens = self.day_seconds, self._text, self._opens_naive
+
+        def stamp(t: int) -> str:
+            day, second = divmod(t, day_seconds)
+            fast = text[day]
+            if fast is not None:
+                return fast[0] + fast[1][second] + suffix
+            return (opens[day] + dt.timedelta(seconds=second)).isoformat(" ") + ".000000" + suffix
+
+        return stamp
+
     def local_date(self, t: int) -> dt.date:
         return self.days[t // self.day_seconds]
 
