@@ -23,9 +23,10 @@ def national_days_off(year: int) -> frozenset[dt.date]:
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """An aware UTC datetime. Naive values are UTC (SQLite hands stored datetimes back naive)."""
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return value if zone is UTC else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
