@@ -14,9 +14,17 @@ overhead above it is process start, pickling the jobs and merging the PDFs. The 
 shared: the CPU time the workers used and what other processes used meanwhile (Linux /proc)
 are printed too, to tell overhead from contention.
 
+CPU per permit, which a shared machine disturbs far less than wall time:
+  single_cpu_ms         median CPU time (this process) of the single renders above.
+  worker_cpu_ms         CPU time all workers used (Linux: the forkserver's reaped children),
+                        divided by --permits: rendering, merging, starting and warming up.
+  worker_cpu_ratio      worker_cpu_ms / single_cpu_ms: 1.0 means a worker prints a permit as
+                        cheaply as a warm single render in this process.
+
 The LAST line printed is one JSON object:
   {"permits", "workers", "wall_seconds", "single_median_ms", "sequential_estimate_seconds",
-   "ratio", "pages"}
+   "ratio", "pages", "single_cpu_ms", "worker_cpu_ms", "worker_cpu_ratio"}
+  (the worker CPU fields are null where /proc cannot tell)
 
 Usage: python bench/batch_print.py [--permits 500] [--singles 20] [--workers N] [--chunk-size K]
 """
@@ -72,13 +80,15 @@ def permits(count: int) -> list:
     return [replace(PERMIT, permit_number=f"503/{n:04d}/DPMPTSPTK-IPK/XII/2026") for n in range(1, count + 1)]
 
 
-def single_times_ms(papers: list, renders: int) -> list[float]:
+def single_times_ms(papers: list, renders: int, cpu: list[float]) -> list[float]:
+    """Wall milliseconds of `renders` single renders; their CPU milliseconds are added to `cpu`."""
     times = []
     for index in range(renders):
         paper = papers[index % len(papers)]
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         render_permit(paper, LETTERHEAD, "F4")
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     return times
 
 
@@ -98,7 +108,8 @@ def main() -> None:
         render_permit(paper, LETTERHEAD, "F4")
     # Half the single renders before the batch, half after: the machine may be shared, and
     # both sides of the ratio should see the same conditions.
-    singles = single_times_ms(papers, (args.singles + 1) // 2)
+    singles_cpu: list[float] = []
+    singles = single_times_ms(papers, (args.singles + 1) // 2, singles_cpu)
 
     jobs = [(render_permit, (paper, LETTERHEAD, "F4")) for paper in papers]
     with tempfile.TemporaryDirectory(prefix="loket-bench-") as directory:
@@ -116,7 +127,9 @@ def main() -> None:
         if len(pypdf.PdfReader(out).pages) != pages:
             raise SystemExit("render_batch's page count does not match the file")
 
-    singles += single_times_ms(papers, args.singles // 2)
+    singles += single_times_ms(papers, args.singles // 2, singles_cpu)
+    single_cpu_ms = statistics.median(singles_cpu)
+    worker_cpu_ms = workers_cpu / args.permits * 1000 if workers_cpu is not None else None
     single_ms = statistics.median(singles)
     sequential = single_ms * args.permits / 1000
     first_chunk = done[0][0] if done else float("nan")
@@ -128,9 +141,11 @@ def main() -> None:
           f"{len(done)} chunks")
     print(f"  first chunk done {first_chunk:.2f} s, last {last_chunk:.2f} s, file in place {wall:.2f} s "
           f"(final concatenation {wall - last_chunk:.2f} s)")
-    if workers_cpu is not None:
-        print(f"  workers used {workers_cpu:.1f} CPU s, {workers_cpu / args.permits * 1000:.1f} ms a permit "
-              f"(rendering + merging its chunk); this process {own_after - own_before:.1f} CPU s")
+    print(f"single render_permit CPU: {single_cpu_ms:.1f} ms median")
+    if worker_cpu_ms is not None:
+        print(f"  workers used {workers_cpu:.1f} CPU s, {worker_cpu_ms:.1f} ms a permit "
+              f"(rendering + merging its chunk), {worker_cpu_ms / single_cpu_ms:.2f} x a single render's CPU; "
+              f"this process {own_after - own_before:.1f} CPU s")
     if busy_before is not None and busy_after is not None and workers_cpu is not None:
         others = max(0.0, (busy_after - busy_before) - workers_cpu - (own_after - own_before))
         print(f"  other processes on the machine used {others:.1f} CPU s meanwhile "
@@ -144,6 +159,9 @@ def main() -> None:
         "sequential_estimate_seconds": round(sequential, 2),
         "ratio": round(wall / sequential, 3),
         "pages": pages,
+        "single_cpu_ms": round(single_cpu_ms, 2),
+        "worker_cpu_ms": round(worker_cpu_ms, 2) if worker_cpu_ms is not None else None,
+        "worker_cpu_ratio": round(worker_cpu_ms / single_cpu_ms, 3) if worker_cpu_ms is not None else None,
     }))
 
 

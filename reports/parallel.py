@@ -8,7 +8,9 @@ and the parent concatenates the chunk files, in job order, into the output file.
 Workers are started with "forkserver" (or "spawn" where there is none), never "fork": the
 caller may be a multi-threaded web server or queue consumer, and a forked child inherits its
 locks in whatever state other threads left them. The forkserver preloads the reports modules,
-so each worker starts from an interpreter that has already imported xhtml2pdf and reportlab.
+renders one small page and freezes its heap (reports.forkserver_preload), so each worker starts
+from an interpreter that has imported and warmed up xhtml2pdf, reportlab and pypdf, and prints
+its first permit as cheaply as its last.
 
 Workers die with the process that asked for the batch. A killed caller closes nothing that an
 idle worker waits on (each holds both ends of its task queue), and the forkserver lives as long
@@ -29,6 +31,7 @@ import select
 import shutil
 import signal
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -40,8 +43,10 @@ import pypdf
 
 Job = tuple[Callable[..., bytes], tuple]
 
-# Imported once by the forkserver, so forked workers do not import them again per batch.
+# Imported once by the forkserver, so forked workers do not import them again per batch; the
+# last one warms the renderer up and freezes the forkserver's heap (see reports.forkserver_preload).
 PRELOAD = ["reports.pdf", "reports.papers", "reports.register_book", "reports.parallel", "pypdf"]
+PRELOAD_LAST = "reports.forkserver_preload"
 
 # Chunks when no chunk_size is given ("guided" sizes): each chunk takes its share of what is
 # left, ceil(remaining / (workers * CHUNKS_PER_WORKER)), at most MAX_CHUNK documents (a permit
@@ -69,7 +74,8 @@ def _main_module() -> list[str]:
     the whole Flask app, ~2.7 s, in each worker of each batch. Imported once in the forkserver
     beforehand, what it imports is already loaded in every worker, and running it again is
     cheap. (multiprocessing's own default preload, "__main__", does not do this on Python 3.11:
-    the forkserver is not told the main module's path.) It is imported only where the workers
+    the forkserver is not told the main module's path, nor sys.path; _start_forkserver hands it
+    the caller's own folders.) It is imported only where the workers
     run it anyway (multiprocessing.spawn.get_preparation_data / prepare), and that is safe for
     the same reason: such a main module guards its work with `if __name__ == "__main__"`. A
     package's __main__.py (python -m flask, python -m pytest) runs unguarded; the workers
@@ -87,11 +93,50 @@ def _main_module() -> list[str]:
     return []
 
 
+def _own_import_folders() -> list[str]:
+    """The folders on sys.path that are the caller's own, not the interpreter's or its packages'
+    (which a fresh interpreter finds by itself): the script's folder, the project root, ..."""
+    paths = sysconfig.get_paths()
+    system = [Path(paths[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    own = []
+    for entry in sys.path:
+        folder = Path(entry or os.getcwd()).resolve()
+        if folder.is_dir() and not any(folder == top or top in folder.parents for top in system) \
+                and str(folder) not in own:
+            own.append(str(folder))
+    return own
+
+
+def _start_forkserver() -> None:
+    """Starts the forkserver (if it is not running) with the caller's import folders on its path.
+
+    Python 3.11's forkserver ignores the caller's sys.path: it starts with the interpreter's own
+    and the current folder. The reports modules and the caller's main module then fail to preload
+    (silently), and every worker imports them itself: for a script such as bench/batch_print.py,
+    which imports the app, 0.6 s of CPU per worker per batch. PYTHONPATH is set only while the
+    forkserver process is started.
+    """
+    from multiprocessing import forkserver
+
+    folders = _own_import_folders()
+    previous = os.environ.get("PYTHONPATH")
+    if folders:
+        os.environ["PYTHONPATH"] = os.pathsep.join(folders + ([previous] if previous else []))
+    try:
+        forkserver.ensure_running()
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Process-wide, and takes effect when the forkserver starts (the first batch in this process).
-        context.set_forkserver_preload(_main_module() + PRELOAD)
+        context.set_forkserver_preload(_main_module() + PRELOAD + [PRELOAD_LAST])
+        _start_forkserver()
         return context
     return multiprocessing.get_context("spawn")
 

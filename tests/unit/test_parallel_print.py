@@ -3,6 +3,7 @@ progress reported, an atomic output file and no temporary files left, also when 
 """
 from __future__ import annotations
 
+import gc
 import io
 import os
 import signal
@@ -18,6 +19,7 @@ import pytest
 
 from reports.papers import render_permit
 from reports.parallel import MAX_CHUNK, BatchRenderError, _chunks, remove_stale_batch_dirs, render_batch
+from reports.pdf import page_size_css, render_pdf
 from reports.register_book import book_jobs, page_count
 from tests.paper_samples import LETTERHEAD, PERMIT
 from tests.private_modes import PERMISSIVE_UMASKS, modes, process_umask
@@ -39,6 +41,25 @@ def slow_render(marker_dir: str, seconds: float) -> bytes:
     Path(marker_dir, str(os.getpid())).touch()
     time.sleep(seconds)
     return render_permit(PERMIT, LETTERHEAD)
+
+
+def preload_probe() -> bytes:
+    """A page saying whether this worker was forked from a forkserver that preloaded, warmed up and
+    froze its heap (reports.forkserver_preload)."""
+    state = "warm" if gc.get_freeze_count() > 0 else "cold"
+    return render_pdf(f"<html><head><style>@page {{ size: {page_size_css('A4')}; }}</style></head>"
+                      f"<body><p>worker {state}</p></body></html>", "A4")
+
+
+# A printing process started outside the project folder, with the project on its sys.path only.
+OUTSIDE_PRINTER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from reports.parallel import render_batch
+from tests.unit.test_parallel_print import preload_probe
+render_batch([(preload_probe, ())] * 4, Path(sys.argv[2]), workers=2, chunk_size=1)
+"""
 
 
 def flat(text: str) -> str:
@@ -205,3 +226,13 @@ def test_stale_batch_folders_of_a_killed_print_are_removed() -> None:
         assert fresh.is_dir(), "a live batch's folder stays"
     finally:
         fresh.rmdir()
+
+
+def test_workers_start_warm_when_the_printing_process_runs_outside_the_project(tmp_path: Path) -> None:
+    """Python 3.11's forkserver does not inherit sys.path: started from another folder it could
+    not preload the reports modules, and each worker imported and warmed up everything itself."""
+    out = tmp_path / "out.pdf"
+    subprocess.run([sys.executable, "-c", OUTSIDE_PRINTER, str(ROOT), str(out)], cwd=tmp_path, check=True, timeout=120)
+    pages = [flat(page.extract_text()) for page in pypdf.PdfReader(out).pages]
+    assert pages == ["worker warm"] * 4
+
