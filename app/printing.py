@@ -139,15 +139,22 @@ def available_papers(session: Session, dossier_id: int) -> list[Paper]:
 
 def unavailable(session: Session, dossier: Dossier, paper: Paper) -> str | None:
     """Why this paper cannot be printed for this dossier now (Indonesian), or None if it can."""
-    if paper is Paper.RETURN_LETTER and _event(session, dossier.id, Action.RETURN.value, latest=True) is None:
+    returned = paper is not Paper.RETURN_LETTER or _event(session, dossier.id, Action.RETURN.value, latest=True) is not None
+    permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id)) if paper is Paper.PERMIT else None
+    return refusal(dossier, paper, returned=returned, permit=permit)
+
+
+def refusal(dossier: Dossier, paper: Paper, *, returned: bool, permit: Permit | None) -> str | None:
+    """unavailable() for a caller that has read the facts already: was the dossier ever returned,
+    and its permit (only read for Paper.PERMIT)."""
+    if paper is Paper.RETURN_LETTER and not returned:
         return "Berkas ini belum pernah dikembalikan ke pemohon; tidak ada surat pengembalian."
     if paper is Paper.INSPECTION_REPORT and dossier.status == DossierStatus.REJECTED.value:
         return "Berkas ini ditolak; tidak ada pemeriksaan lapangan."
     if paper is Paper.PERMIT:
-        revoked = session.execute(select(Permit.revoked_at).where(Permit.dossier_id == dossier.id)).first()
-        if revoked is None:
+        if permit is None:
             return "Izin berkas ini belum terbit (belum diberi nomor); izin belum dapat dicetak."
-        if revoked.revoked_at is not None:
+        if permit.revoked_at is not None:
             return "Izin ini sudah dicabut; izin yang dicabut tidak dicetak lagi."
     return None
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base
+from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
 
 if TYPE_CHECKING:
     from app.models.company import Company
@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 class Applicant(Base):
     __tablename__ = "applicant"
-    __table_args__ = NEVER_REUSE_IDS
+    # The grid sorts by position, then id; its name search is "contains".
+    __table_args__ = (
+        Index("ix_applicant_position_id", "position", "id"),
+        trigram_index("ix_applicant_full_name_trgm", "full_name"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(150), index=True)

@@ -30,6 +30,9 @@ class AuditEntry(Base):
         Index("ix_audit_log_record", "entity", "record_id", "id"),
         Index("ix_audit_log_dossier", "dossier_id", "id", sqlite_where=text("dossier_id IS NOT NULL"),
               postgresql_where=text("dossier_id IS NOT NULL")),
+        # The grid's sorts by officer and by action, then by id.
+        Index("ix_audit_log_actor_name_id", "actor_name", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

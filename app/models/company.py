@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, DateTime, String, func
+from sqlalchemy import Date, DateTime, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base
+from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
 from app.regions import region_name
 
 if TYPE_CHECKING:
@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 class Company(Base):
     __tablename__ = "company"
-    __table_args__ = NEVER_REUSE_IDS
+    # The grid sorts and filters by these, then by id; its name search is "contains".
+    __table_args__ = (
+        Index("ix_company_legal_form_id", "legal_form", "id"),
+        Index("ix_company_kecamatan_id", "kecamatan_code", "id"),
+        trigram_index("ix_company_name_trgm", "name"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.account import Account, account_fk
-from app.models.base import NEVER_REUSE_IDS, Base
+from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -42,6 +42,11 @@ class Dossier(Base):
         Index("ix_dossier_submitted", "submitted_at", "id"),
         Index("ix_dossier_stage_submitted", "stage_id", "submitted_at", "id"),
         Index("ix_dossier_status_submitted", "status", "submitted_at", "id"),
+        # The grid's other sorts, then by id (the due-date filters use the first too).
+        Index("ix_dossier_due_id", "due_at", "id"),
+        Index("ix_dossier_status_id", "status", "id"),
+        # "Receipt number contains".
+        trigram_index("ix_dossier_receipt_number_trgm", "receipt_number"),
         NEVER_REUSE_IDS,
     )
 
@@ -80,6 +85,11 @@ class Dossier(Base):
 
 class Document(Base):
     __tablename__ = "document"
+    # The grid's default sort (newest upload first) and its filter on verification time.
+    __table_args__ = (
+        Index("ix_document_uploaded_id", "uploaded_at", "id"),
+        Index("ix_document_verified_id", "verified_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
@@ -109,6 +119,8 @@ class StageEvent(Base):
     """History of a dossier. Rows are only ever inserted."""
 
     __tablename__ = "stage_event"
+    # The history grid's default sort (newest first) and its filter on time.
+    __table_args__ = (Index("ix_stage_event_occurred_id", "occurred_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import NEVER_REUSE_IDS, Base
@@ -19,7 +19,13 @@ class RegisterEntry(Base):
     """One line of the manual register book (Buku Register)."""
 
     __tablename__ = "register_entry"
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_register_year_seq"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_register_year_seq"),
+        # The grid's default sort (newest line first) and its filter on the issue date.
+        Index("ix_register_entry_date_id", "entry_date", "id"),
+        Index("ix_register_entry_issue_date_id", "issue_date", "id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     register_number: Mapped[str] = mapped_column(String(60), unique=True)

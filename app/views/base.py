@@ -14,6 +14,7 @@ from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.filemanager import uuid_originalname
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_order_args
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
@@ -28,6 +29,7 @@ from app.forms import reason_field
 from app.jobs.submit import start_job
 from app.office import office_now
 from app.views.export import grid_count, grid_headers, grid_rows
+from app.views.paging import list_page
 from reports.grid_export import write_grid
 
 # A page past a million is no office's page: refused, so no offset overflows a database integer.
@@ -175,9 +177,41 @@ class CrudGuard(ArgsGuard):
         )
 
 
-class LoketModelView(CrudGuard, ModelView):
+class LoketListWidget(ListWidget):
+    """FAB's list, whose pagination knows a capped count (app.views.paging.CappedCount)."""
+
+    template = "loket/widgets/list.html"
+
+
+class PagedList:
+    """FAB's _get_list_widget with the page read ids-first and the count capped
+    (app.views.paging.list_page), for any grid's datamodel."""
+
+    def _get_list_widget(  # noqa: PLR0913
+        self, filters: Any, actions: Any = None, order_column: str = "", order_direction: str = "",  # noqa: ANN401
+        page: int | None = None, page_size: int | None = None, widgets: dict | None = None, **kwargs: Any,  # noqa: ANN401
+    ) -> dict:
+        widgets = widgets or {}
+        page_size = page_size or self.page_size
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        joined_filters = filters.get_joined_filters(self._base_filters)
+        count, rows = list_page(self.datamodel, joined_filters, order_column, order_direction, page, page_size,
+                                self.list_columns)
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns, include_columns=self.list_columns,
+            value_columns=self.datamodel.get_values(rows, self.list_columns), order_columns=self.order_columns,
+            formatters_columns=self.formatters_columns, page=page, page_size=page_size, count=count,
+            pks=[self._serialize_pk_if_composite(pk) for pk in self.datamodel.get_keys(rows)],
+            actions=actions or self.actions, filters=filters, modelview_name=self.__class__.__name__, **kwargs,
+        )
+        return widgets
+
+
+class LoketModelView(CrudGuard, PagedList, ModelView):
     page_size = 25
     list_template = "loket/list.html"
+    list_widget = LoketListWidget
     # Column name -> formatter; subclasses list their date columns here.
     date_columns: tuple[str, ...] = ()
     moment_columns: tuple[str, ...] = ()
@@ -219,8 +253,8 @@ class LoketModelView(CrudGuard, ModelView):
         EXPORT_INLINE_MAX_ROWS rows, else as a report job (its page shows the progress)."""
         name = _file_name(str(self.list_title or self.__class__.__name__))
         with search_values_checked(self.datamodel.session):
-            count = grid_count(self)
-        if count > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+            count = grid_count(self, cap=current_app.config["EXPORT_INLINE_MAX_ROWS"])
+        if count.capped:
             job = start_job("grid_export", {
                 "view": self.__class__.__name__, "args": request.query_string.decode(), "user_id": current_user.id,
                 "title": name,

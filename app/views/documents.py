@@ -13,16 +13,15 @@ from flask import Flask, abort, current_app, flash, redirect, request, send_file
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.documents import DocumentRefused, attach, verify
 from app.extensions import db
 from app.formatting import format_moment
-from app.models import Document, Dossier, RequirementType
+from app.models import Document, Dossier
 from app.people import full_name
 from app.security import roles as resources
 from app.uploads import EXTENSIONS, UploadRefused, storage_path, store_upload
+from app.views.dossier_page import dossier_page
 
 
 def documents_dir() -> Path:
@@ -124,30 +123,20 @@ class RequirementRow:
 
 
 def dossier_documents(pk: int | str) -> list[RequirementRow]:
-    """The permit type's requirements in SOP order, each with the files handed in for it."""
-    dossier = db.session.get(Dossier, int(pk))
-    if dossier is None:
+    """The permit type's requirements in SOP order, each with the files handed in for it (read
+    with the rest of the dossier page, app.views.dossier_page)."""
+    page = dossier_page(pk)
+    if page is None:
         return []
-    requirements = db.session.scalars(
-        select(RequirementType)
-        .where(RequirementType.permit_type_id == dossier.permit_type_id)
-        .options(selectinload(RequirementType.due_stage))
-        .order_by(RequirementType.seq)
-    ).all()
     by_requirement: dict[int, list[DocumentRow]] = {}
-    for doc in db.session.scalars(
-        select(Document)
-        .where(Document.dossier_id == dossier.id)
-        .options(selectinload(Document.uploaded_by), selectinload(Document.verified_by))
-        .order_by(Document.uploaded_at, Document.id)
-    ):
+    for doc in page.documents:
         by_requirement.setdefault(doc.requirement_type_id, []).append(DocumentRow(
             doc.id, doc.original_filename, format_moment(doc.uploaded_at), full_name(doc.uploaded_by),
             format_moment(doc.verified_at), full_name(doc.verified_by),
         ))
     return [
         RequirementRow(r.id, r.name, r.is_mandatory, r.due_stage.name, tuple(by_requirement.get(r.id, ())))
-        for r in requirements
+        for r in page.requirements
     ]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs
 
-from flask import redirect, url_for
+from flask import abort, current_app, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, select
@@ -25,9 +25,11 @@ from app.sop.intake import NoStagesError, open_dossier
 from app.sop.machine import Action
 from app.validators import normalize_nib, normalize_nik
 from app.views.base import LoketModelView
+from app.views.dossier_page import dossier_page
 from app.views.grid import (
     DossierGridInterface,
     LeanSelect2Widget,
+    LoketInterface,
     grid_moment,
     grid_status,
     search_select,
@@ -59,7 +61,7 @@ DOSSIER_LABELS = {
 
 
 class DocumentView(LoketModelView):
-    datamodel = SQLAInterface(Document)
+    datamodel = LoketInterface(Document)
     class_permission_name = roles.DOCUMENT
     base_permissions = ["can_list", "can_show", "can_edit", "can_delete"]
     list_title = _l("Documents")
@@ -86,6 +88,8 @@ class DocumentView(LoketModelView):
     ]
     edit_columns = ["note"]
     search_columns = ["dossier", "requirement_type", "original_filename", "verified_at"]
+    # The dossier by its receipt number: contains (_flt_0_dossier) or equal to (_flt_1_dossier).
+    search_form_extra_fields = datamodel.text_search_fields(label_columns)
     base_order = ("uploaded_at", "desc")
     moment_columns = ("uploaded_at", "verified_at")
 
@@ -93,7 +97,7 @@ class DocumentView(LoketModelView):
 class StageEventView(LoketModelView):
     """History is append-only: no add, edit or delete, for anyone."""
 
-    datamodel = SQLAInterface(StageEvent)
+    datamodel = LoketInterface(StageEvent)
     class_permission_name = roles.STAGE_EVENT
     base_permissions = ["can_list", "can_show"]
     list_title = _l("History")
@@ -113,6 +117,8 @@ class StageEventView(LoketModelView):
     list_columns = ["occurred_at", "dossier.receipt_number", "action", "from_stage.name", "to_stage.name", "actor"]
     show_columns = ["dossier", "occurred_at", "action", "from_stage", "to_stage", "actor", "note"]
     search_columns = ["dossier", "action", "occurred_at", "actor"]
+    # The dossier by its receipt number, the officer by name or user name (contains / equal to).
+    search_form_extra_fields = datamodel.text_search_fields(label_columns)
     base_order = ("occurred_at", "desc")
     moment_columns = ("occurred_at",)
     formatters_columns = {"action": lambda code: str(STAGE_ACTIONS.get(code, code))}
@@ -239,6 +245,54 @@ class DossierView(LoketModelView):
     def move_reject(self, items):  # noqa: ANN001, ANN201
         return _to_confirmation(Action.REJECT, items)
 
+    # ------------------------------------------------------------------ the show page
+    # Every part of the page reads the rows app.views.dossier_page loaded once for the request.
+
+    def _show(self, pk):  # noqa: ANN001, ANN202
+        if self._base_filters.get_filters_values():
+            return super()._show(pk)
+        page = dossier_page(pk)
+        if page is None:
+            abort(404)
+        widgets = self._get_show_widget(pk, page.dossier)
+        self.update_redirect()
+        return self._get_related_views_widgets(
+            page.dossier, orders=get_order_args(), pages=get_page_args(), page_sizes=get_page_size_args(),
+            widgets=widgets,
+        )
+
+    def _get_related_view_widget(  # noqa: PLR0913
+        self, item, related_view, order_column="", order_direction="", page=None, page_size=None,  # noqa: ANN001
+    ):  # noqa: ANN202
+        """The Documents and History tabs from the page's rows, when they show their first page in
+        their own order (as FAB's query would); any other page or order is FAB's query."""
+        rows = _page_rows(item, related_view)
+        if rows is None or order_column or page or page_size or related_view._base_filters.get_filters_values():  # noqa: SLF001
+            return super()._get_related_view_widget(item, related_view, order_column, order_direction, page,
+                                                    page_size)
+        filters = related_view.datamodel.get_filters()
+        filters.add_filter_related_view(
+            related_view.datamodel.get_related_fk(self.datamodel.obj), self.datamodel.FilterRelationOneToManyEqual,
+            item.id,
+        )
+        column, direction = related_view.base_order
+        size = min(related_view.page_size, current_app.config["GRID_MAX_PAGE_SIZE"])
+        shown = sorted(rows, key=lambda row: (getattr(row, column), row.id), reverse=direction == "desc")[:size]
+        return related_view.list_widget(
+            label_columns=related_view.label_columns,
+            include_columns=related_view.list_columns,
+            value_columns=related_view.datamodel.get_values(shown, related_view.list_columns),
+            order_columns=related_view.order_columns,
+            formatters_columns=related_view.formatters_columns,
+            page=None,
+            page_size=size,
+            count=len(rows),
+            pks=related_view.datamodel.get_keys(shown),
+            actions=related_view.actions,
+            filters=filters,
+            modelview_name=related_view.__class__.__name__,
+        )
+
     def pre_add(self, item: Dossier) -> None:
         actor_id = current_user.id if current_user.is_authenticated else None
         try:
@@ -249,6 +303,17 @@ class DossierView(LoketModelView):
         except NoStagesError as exc:
             # FAB flashes the message of an exception raised here and saves nothing.
             raise ValueError(str(_l("This permit type has no stages; load its SOP first."))) from exc
+
+
+def _page_rows(item: Dossier, related_view: object) -> tuple | None:
+    page = dossier_page(item.id)
+    if page is None or page.dossier is not item:
+        return None
+    if isinstance(related_view, DocumentView):
+        return page.documents
+    if isinstance(related_view, StageEventView):
+        return page.events
+    return None
 
 
 def dossier_filter_query(filter_args: str) -> Select:

@@ -1,8 +1,10 @@
 """Exporting a grid to Excel: exactly the rows of its current filter and sort, in its columns.
 
 The grid's own machinery picks the rows (its search filters from the query string, its base
-filters, its order), page by page, so an export can never show more than the grid would. Up to
-EXPORT_INLINE_MAX_ROWS rows the file comes back in the response; above that it is a report job.
+filters, its order), so an export can never show more than the grid would. They are read by
+keyset in one pass (app.views.paging.keyset_batches: no OFFSET, no count per batch), so a job of
+866,000 rows reads each row once, in steady memory. Up to EXPORT_INLINE_MAX_ROWS rows the file
+comes back in the response; above that it is a report job.
 """
 from __future__ import annotations
 
@@ -17,8 +19,7 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from markupsafe import Markup
 
 from app.sop.calendar import as_utc
-
-PAGE = 1000
+from app.views.paging import CappedCount, count_rows, keyset_batches
 
 
 def grid_query(view: BaseCRUDView) -> tuple[Any, str, str]:
@@ -31,10 +32,10 @@ def grid_query(view: BaseCRUDView) -> tuple[Any, str, str]:
     return filters.get_joined_filters(view._base_filters), order_column, order_direction  # noqa: SLF001
 
 
-def grid_count(view: BaseCRUDView) -> int:
+def grid_count(view: BaseCRUDView, cap: int | None = None) -> CappedCount:
+    """The grid's matching rows, counted up to cap + 1 (None: exactly)."""
     joined, _, _ = grid_query(view)
-    count, _ = view.datamodel.query(joined, page=0, page_size=1)
-    return count
+    return count_rows(view.datamodel, joined, cap)
 
 
 def grid_headers(view: BaseCRUDView) -> list[str]:
@@ -42,18 +43,13 @@ def grid_headers(view: BaseCRUDView) -> list[str]:
 
 
 def grid_rows(view: BaseCRUDView) -> Iterator[list[Any]]:
-    """The grid's rows, all pages, as plain typed values (see plain())."""
+    """The grid's rows, all of them, in its order, as plain typed values (see plain())."""
     joined, order_column, order_direction = grid_query(view)
     zone = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
     formatters = view.formatters_columns or {}
-    page = 0
-    while True:
-        _, items = view.datamodel.query(joined, order_column, order_direction, page=page, page_size=PAGE)
+    for items in keyset_batches(view.datamodel, joined, order_column, order_direction, view.list_columns):
         for values in view.datamodel.get_values(items, view.list_columns):
             yield [plain(values[column], formatters.get(column), zone) for column in view.list_columns]
-        if len(items) < PAGE:
-            return
-        page += 1
 
 
 def plain(value: Any, formatter: Any, zone: ZoneInfo) -> Any:  # noqa: ANN401

@@ -1,15 +1,17 @@
-"""The dossier grid at scale: one SELECT per page, text filters on big related tables.
+"""Grids at scale: text filters on big related tables (every grid), and the dossier grid's one
+SELECT per page.
 
-A busy office has tens of thousands of companies and applicants: the grid must neither load
-them all into its search form nor fetch them one row at a time.
+A busy office has hundreds of thousands of companies, applicants and dossiers: no grid may load
+them all into its search form, and the dossier grid does not fetch them one row at a time.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from babel import dates as babel_dates
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
     FilterContains,
@@ -27,25 +29,63 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import false, func, or_, select
-from wtforms import SelectField
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from wtforms import SelectField, StringField
 from wtforms.widgets import html_params
 
 from app.extensions import db
 from app.formatting import format_working_time
 from app.labels import DOSSIER_STATUSES
 from app.models import Applicant, Company, Dossier, DossierStatus, PermitType, Stage, StageEvent
+from app.models.account import Account
 from app.office import office_calendar
 from app.request_cache import request_cache
 from app.sop.calendar import as_utc
 from app.sop.sla import clock
+from app.views.paging import list_page
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
 
 
-def _related_text_filter(base: type[BaseFilter], columns: tuple[str, ...]) -> type[BaseFilter]:
-    """A filter on a many-to-one relation that matches text of the related row (name, NIB, NIK),
-    instead of FAB's relation filter, whose search field lists every related row."""
+@dataclass(frozen=True)
+class TextMatch:
+    """How a row of a big table is found by what a person types: every word in one of its name
+    columns ("contains"), or the whole text equal to a name or, without separators, to a code
+    such as the NIB or NIK ("equal to")."""
+
+    names: tuple[str, ...]
+    codes: tuple[str, ...] = ()
+
+    def contains(self, model: type, text: str) -> ColumnElement[bool]:
+        words = [_LIKE_SPECIAL.sub(r"\\\1", word) for word in text.split()]
+        return and_(*(or_(*(getattr(model, c).ilike(f"%{w}%", escape="\\") for c in self.names)) for w in words))
+
+    def equals(self, model: type, text: str) -> ColumnElement[bool]:
+        digits = _SEPARATORS.sub("", text)
+        return or_(*(getattr(model, c) == text for c in self.names), *(getattr(model, c) == digits for c in self.codes))
+
+    def typed(self, model: type, text: str) -> ColumnElement[bool]:
+        """What a type-ahead offers: the name contains every word, or a code starts with the digits."""
+        digits = _SEPARATORS.sub("", text)
+        prefix = [getattr(model, c).startswith(digits, autoescape=True) for c in self.codes] if digits.isdigit() else []
+        return or_(self.contains(model, text), *prefix)
+
+
+# The tables too big for a pick-list, with how their rows are found. A search form or add/edit
+# form never lists one of these whole: filters on a relation to one are text filters (below),
+# a form field choosing one is a type-ahead (app.views.typeahead).
+BIG_TABLES: dict[type, TextMatch] = {
+    Company: TextMatch(("name",), ("nib",)),
+    Applicant: TextMatch(("full_name",), ("nik",)),
+    Dossier: TextMatch(("receipt_number",)),
+    Account: TextMatch(("first_name", "last_name", "username")),
+}
+
+
+def _related_text_filter(base: type[BaseFilter]) -> type[BaseFilter]:
+    """A filter on a many-to-one relation to a big table that matches the text of the related
+    row (BIG_TABLES), instead of FAB's relation filter, whose search field lists every row."""
 
     class RelatedTextFilter(base):  # type: ignore[misc, valid-type]
         arg_name = f"rel_{base.arg_name}"
@@ -56,11 +96,8 @@ def _related_text_filter(base: type[BaseFilter], columns: tuple[str, ...]) -> ty
                 return query
             relation = getattr(self.model, self.column_name).property
             target = relation.mapper.class_
-            if base is FilterContains:
-                match = or_(*(getattr(target, c).ilike(f"%{value}%") for c in columns))
-            else:
-                digits = _SEPARATORS.sub("", value)
-                match = or_(*(getattr(target, c) == (digits if i else value) for i, c in enumerate(columns)))
+            matcher = BIG_TABLES[target]
+            match = matcher.contains(target, value) if base is FilterContains else matcher.equals(target, value)
             (foreign_key,) = relation.local_columns
             return query.filter(foreign_key.in_(select(relation.mapper.primary_key[0]).where(match)))
 
@@ -68,15 +105,13 @@ def _related_text_filter(base: type[BaseFilter], columns: tuple[str, ...]) -> ty
     return RelatedTextFilter
 
 
-# Company: name contains / name or NIB equal; applicant: name contains / name or NIK equal.
-# Labels are FAB's own "Contains" and "Equal to", already in the catalog.
-GRID_TEXT_FILTERS = {
-    "company": [_related_text_filter(FilterContains, ("name",)), _related_text_filter(FilterEqual, ("name", "nib"))],
-    "applicant": [
-        _related_text_filter(FilterContains, ("full_name",)),
-        _related_text_filter(FilterEqual, ("full_name", "nik")),
-    ],
-}
+# "Contains" (_flt_0_<relation>) and "Equal to" (_flt_1_<relation>): FAB's own labels, already in
+# the catalog.
+RELATED_TEXT_FILTERS = [_related_text_filter(FilterContains), _related_text_filter(FilterEqual)]
+
+
+def is_big_relation(datamodel: SQLAInterface, col_name: str) -> bool:
+    return datamodel.is_relation_many_to_one(col_name) and datamodel.get_related_model(col_name) in BIG_TABLES
 
 
 def _foreign_key_value(filter_: BaseFilter, value: object):  # noqa: ANN202
@@ -102,8 +137,6 @@ class _RelationIdNotEqual(FilterRelationOneToManyNotEqual):
         return query if pk is None else query.filter(or_(foreign_key != pk, foreign_key.is_(None)))
 
 
-# Fewer, useful operators: the receipt number keeps FAB's first four (same _flt_ indexes),
-# the status is picked from its labels.
 def _stored_instant(filter_: BaseFilter, value: dt.datetime):  # noqa: ANN202
     """An instant as the database compares it: SQLite stores naive UTC, PostgreSQL knows zones."""
     value = value.astimezone(dt.timezone.utc)
@@ -142,21 +175,39 @@ class FilterDueToday(BaseFilter):
 # Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html).
 DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday]
 
-GRID_FILTERS = {
-    **GRID_TEXT_FILTERS,
-    "receipt_number": [FilterStartsWith, FilterEndsWith, FilterContains, FilterEqual],
-    "status": [FilterEqual, FilterNotEqual],
-    "due_at": DUE_FILTERS,
-}
-
 
 class _GridFilterConverter(SQLAFilterConverter):
+    """The interface's own column_filters first; a relation to a big table gets the text filters,
+    any other many-to-one relation the id filters; other columns FAB's."""
+
     def convert(self, col_name: str) -> list[BaseFilter]:
-        if col_name in GRID_FILTERS:
-            return [flt(col_name, self.datamodel) for flt in GRID_FILTERS[col_name]]
+        own = self.datamodel.column_filters.get(col_name)
+        if own:
+            return [flt(col_name, self.datamodel) for flt in own]
+        if is_big_relation(self.datamodel, col_name):
+            return [flt(col_name, self.datamodel) for flt in RELATED_TEXT_FILTERS]
         if self.datamodel.is_relation_many_to_one(col_name):
             return [_RelationIdEqual(col_name, self.datamodel), _RelationIdNotEqual(col_name, self.datamodel)]
         return super().convert(col_name)
+
+
+class LoketInterface(SQLAInterface):
+    """SQLAInterface for a grid whose search form may name a big table: its relations to one are
+    searched by text (BIG_TABLES), never picked from a list. column_filters: a column's filters
+    in the grid's own choice and order (their indexes are the _flt_<n>_ in links)."""
+
+    filter_converter_class = _GridFilterConverter
+    column_filters: dict[str, list[type[BaseFilter]]] = {}
+
+    def get_related_interface(self, col_name: str) -> SQLAInterface:
+        # FAB builds related interfaces with self.__class__; a grid's own logic is its model's only.
+        return SQLAInterface(self.get_related_model(col_name), self.session)
+
+    def text_search_fields(self, labels: dict[str, object]) -> dict[str, StringField]:
+        """The search form's text boxes for the relations to big tables (for the view's
+        search_form_extra_fields: FAB would build a select of every related row)."""
+        relations = [c for c in self.get_columns_list() if is_big_relation(self, c)]
+        return {c: StringField(labels.get(c, c), widget=BS3TextFieldWidget()) for c in relations}
 
 
 class _Named:
@@ -220,17 +271,24 @@ def _add_clock_cells(connection, rows: list[GridRow]) -> None:  # noqa: ANN001
         row.__dict__.update(cells)
 
 
-class DossierGridInterface(SQLAInterface):
-    """SQLAInterface for the dossier grid: one SELECT for the page, one COUNT.
+class DossierGridInterface(LoketInterface):
+    """SQLAInterface for the dossier grid: the page's ids first, then their rows in one SELECT.
 
     FAB's list query loads the page's dossiers as ORM objects, then each row's company and
-    applicant on their own (N+1). Here one SELECT reads the listed columns with the four
-    related names (many-to-one outer joins: the LIMIT still applies to dossiers, and the
-    (submitted_at, id) and (stage_id, submitted_at, id) indexes still serve the order) into
-    light GridRow objects; the count stays join-free.
+    applicant on their own (N+1); a join before the LIMIT would look the names up for every row
+    an OFFSET skips. Here (app.views.paging) the page's ids come from the dossier table alone (an
+    index on (order column, id) serves them), then one SELECT reads the listed columns with the
+    four related names (many-to-one outer joins) WHERE id IN (those ids) into light GridRow
+    objects.
     """
 
-    filter_converter_class = _GridFilterConverter
+    # Fewer, useful operators: the receipt number keeps FAB's first four (same _flt_ indexes), the
+    # status is picked from its labels.
+    column_filters = {
+        "receipt_number": [FilterStartsWith, FilterEndsWith, FilterContains, FilterEqual],
+        "status": [FilterEqual, FilterNotEqual],
+        "due_at": DUE_FILTERS,
+    }
     own_columns = ("id", "receipt_number", "submitted_at", "status", "due_at", "version")
     related_names = (
         ("permit_type", Dossier.permit_type, PermitType.name),
@@ -238,10 +296,6 @@ class DossierGridInterface(SQLAInterface):
         ("applicant", Dossier.applicant, Applicant.full_name),
         ("stage", Dossier.stage, Stage.name),
     )
-
-    def get_related_interface(self, col_name: str) -> SQLAInterface:
-        # FAB builds related interfaces with self.__class__; the grid's logic is Dossier's only.
-        return SQLAInterface(self.get_related_model(col_name), self.session)
 
     def query(  # noqa: PLR0913
         self,
@@ -253,32 +307,31 @@ class DossierGridInterface(SQLAInterface):
         select_columns: list[str] | None = None,
         outer_default_load: bool = False,
     ):  # noqa: ANN201
-        if select_columns or self.obj is not Dossier:
+        if select_columns or self.obj is not Dossier or not page_size:
             return super().query(filters, order_column, order_direction, page, page_size, select_columns, outer_default_load)
-        # count(*), not count(id): SQLite answers an unfiltered count(*) from the b-tree directly.
-        # Plain SELECTs run on the session's connection: rows, not objects, so no ORM loading.
+        return list_page(self, filters, order_column, order_direction, page, page_size, ())
+
+    def rows_by_ids(self, ids: list[int]) -> list[GridRow]:
+        """The grid lines of these dossiers, in this order (app.views.paging reads ids first)."""
+        if not ids:
+            return []
+        # A plain SELECT on the session's connection: rows, not objects, so no ORM loading.
         connection = self.session.connection()
-        count_query = self.apply_filters(select(func.count()).select_from(self.obj), filters)
-        count = connection.execute(count_query).scalar()
         columns = [getattr(self.obj, c) for c in self.own_columns]
         query = select(*columns, *(name for _, _, name in self.related_names)).select_from(self.obj)
         for _, relation, _ in self.related_names:
             query = query.outerjoin(relation)
-        # FAB's apply_all would also rebuild every column's filter list to sort "inner" filters
-        # from dotted ones; the grid has no dotted filters.
-        query = self.apply_filters(query, filters)
-        query = self.apply_order_by(query, order_column, order_direction, add_pk=True)
-        query = self.apply_pagination(query, page, page_size)
         n = len(self.own_columns)
-        rows = []
-        for row in connection.execute(query):
+        found = {}
+        for row in connection.execute(query.where(self.obj.id.in_(ids))).all():
             values = dict(zip(self.own_columns, row[:n]))
             for (key, _, name_column), name in zip(self.related_names, row[n:]):
                 values[key] = _Named(name)
                 values[f"{key}.{name_column.key}"] = name
-            rows.append(GridRow(values))
+            found[values["id"]] = GridRow(values)
+        rows = [found[i] for i in ids if i in found]
         _add_clock_cells(connection, rows)
-        return count, rows
+        return rows
 
     def get_values(self, lst: list, list_columns: list[str]) -> list[dict]:
         """The grid's cells straight from its rows; FAB's generic walk for anything else."""

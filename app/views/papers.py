@@ -20,10 +20,12 @@ from app.labels import DOSSIER_STATUSES
 from app.models import Dossier, Permit
 from app.office import office_now
 from app.permits import RevocationRefused, correction_refusal, revoke
-from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, available_papers, print_paper
+from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, print_paper, refusal
 from app.public import check_dossier, check_permit
 from app.security import roles as resources
+from app.sop.machine import Action
 from app.views.base import LoketModelView
+from app.views.dossier_page import dossier_page
 
 PAPER_LABELS: dict[Paper, object] = {
     Paper.RECEIPT: _l("File receipt"),
@@ -39,7 +41,13 @@ def register_paper_helpers(app: Flask) -> None:
 
 
 def dossier_papers(pk: int | str) -> list[tuple[str, str]]:
-    return [(paper.value, str(PAPER_LABELS[paper])) for paper in available_papers(db.session, int(pk))]
+    """The papers the dossier page offers: available_papers, judged from the page's rows."""
+    page = dossier_page(pk)
+    if page is None:
+        return []
+    returned = bool(page.events_of(Action.RETURN.value))
+    return [(paper.value, str(PAPER_LABELS[paper])) for paper in Paper
+            if refusal(page.dossier, paper, returned=returned, permit=page.permit) is None]
 
 
 def permit_row(pk: int | str) -> Permit | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import Optional
 
 from app.formatting import format_npwp
 from app.forms import Normalized, coded_select, desa_field, kecamatan_field
@@ -18,6 +19,8 @@ from app.validators import (
 )
 from app.views.base import LoketModelView
 from app.views.dossiers import DossierView
+from app.views.grid import LoketInterface
+from app.views.typeahead import TypeAheadField, TypeAheadLookup
 
 COMPANY_LABELS = {
     "name": _l("Company name"),
@@ -55,7 +58,7 @@ _EDITABLE_COMPANY = [
 
 
 class ApplicantView(LoketModelView):
-    datamodel = SQLAInterface(Applicant)
+    datamodel = LoketInterface(Applicant)
     class_permission_name = roles.APPLICANT
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     list_title = _l("Applicants")
@@ -66,9 +69,19 @@ class ApplicantView(LoketModelView):
     list_columns = ["full_name", "nik", "company.name", "position", "phone"]
     show_columns = ["full_name", "nik", "email", "phone", "position", "company", "created_at"]
     add_columns = edit_columns = ["full_name", "nik", "email", "phone", "position", "company"]
+    # The company is typed (name or NIB) and chosen among at most 20 matches, never picked from
+    # a list of every registered company.
+    add_form_extra_fields = edit_form_extra_fields = {
+        "company": TypeAheadField(
+            APPLICANT_LABELS["company"], Company, "CompanyView.lookup", placeholder=_l("Type the company name or NIB"),
+            validators=[Optional()],
+        ),
+    }
     asks_reason = True
     show_template = "loket/audited_show.html"
     search_columns = ["full_name", "nik", "email", "phone", "company"]
+    # The company: name contains (_flt_0_company) or name or NIB equal to (_flt_1_company).
+    search_form_extra_fields = datamodel.text_search_fields(APPLICANT_LABELS)
     order_columns = ["full_name", "nik", "position"]
     base_order = ("full_name", "asc")
     moment_columns = ("created_at",)
@@ -82,7 +95,9 @@ class ApplicantView(LoketModelView):
     }
 
 
-class CompanyView(LoketModelView):
+class CompanyView(TypeAheadLookup, LoketModelView):
+    """Also answers the company type-ahead of other forms (CompanyView.lookup)."""
+
     datamodel = SQLAInterface(Company)
     class_permission_name = roles.COMPANY
     base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import RegisterEntry
 from app.security import roles
 from app.views.base import LoketModelView
+from app.views.grid import LoketInterface
 
 REGISTER_LABELS = {
     "register_number": _l("Register no."),
@@ -32,7 +32,7 @@ REGISTER_LABELS = {
 class RegisterEntryView(LoketModelView):
     """Register lines are written by numbering; archivists fill in where the paper went."""
 
-    datamodel = SQLAInterface(RegisterEntry)
+    datamodel = LoketInterface(RegisterEntry)
     class_permission_name = roles.REGISTER_ENTRY
     base_permissions = ["can_list", "can_show", "can_edit"]
     list_title = _l("Register book")
@@ -49,5 +49,7 @@ class RegisterEntryView(LoketModelView):
     ]
     edit_columns = ["archive_box", "archive_shelf"]
     search_columns = ["register_number", "year", "permit_number", "company", "applicant", "permit_type", "issue_date"]
+    # Company and applicant: name contains (_flt_0_), name or NIB/NIK equal (_flt_1_).
+    search_form_extra_fields = datamodel.text_search_fields(REGISTER_LABELS)
     base_order = ("entry_date", "desc")
     date_columns = ("entry_date", "issue_date")

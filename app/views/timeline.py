@@ -15,20 +15,19 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.formatting import format_moment, format_working_time
 from app.labels import AUDIT_ACTIONS, AUDIT_ENTITIES, STAGE_ACTIONS, label
-from app.models import AuditAction, AuditEntry, Dossier, DossierStatus, Permit, Stage, StageEvent
+from app.models import AuditAction, AuditEntry, DossierStatus, Permit, Stage, StageEvent
 from app.office import office_calendar
 from app.people import full_name
-from app.request_cache import request_cache
 from app.security import roles as resources
 from app.sop.calendar import as_utc
-from app.sop.machine import FINAL_STATUSES, Action, allowed_actions, load_situation
+from app.sop.machine import FINAL_STATUSES, Action, allowed_actions
 from app.sop.sla import is_overdue, return_pauses, stage_durations, working_time_left
 from app.views.audit import describe_changes
+from app.views.dossier_page import dossier_page
 from app.views.dossiers import ACTION_LABELS
 
 
@@ -50,29 +49,10 @@ def _now() -> dt.datetime:
 
 
 def _events(dossier_id: int) -> list[StageEvent]:
-    """The dossier's history in time order (ties in insertion order), officers and stages loaded.
-
-    Read once per request: the page's clock, timeline and history all use it.
-    """
-    cache = request_cache("dossier_events")
-    if dossier_id not in cache:
-        cache[dossier_id] = _load_events(dossier_id)
-    return cache[dossier_id]
-
-
-def _load_events(dossier_id: int) -> list[StageEvent]:
-    return list(
-        db.session.scalars(
-            select(StageEvent)
-            .where(StageEvent.dossier_id == dossier_id)
-            .options(
-                selectinload(StageEvent.actor),
-                selectinload(StageEvent.from_stage),
-                selectinload(StageEvent.to_stage),
-            )
-            .order_by(StageEvent.occurred_at, StageEvent.id)
-        )
-    )
+    """The dossier's history in time order (ties in insertion order), officers loaded; stages come
+    from the page's permit type. Read once per request with the rest of the page (dossier_page)."""
+    page = dossier_page(dossier_id)
+    return list(page.events) if page is not None else []
 
 
 # --------------------------------------------------------------------------- moves
@@ -87,9 +67,10 @@ class MoveOption(NamedTuple):
 
 def dossier_moves(pk: int | str) -> list[MoveOption]:
     """Every SOP action for the signed-in officer on this dossier: allowed or not, and why not."""
-    situation = load_situation(db.session, int(pk))
-    if situation is None or not current_user.is_authenticated:
+    page = dossier_page(pk)
+    if page is None or not current_user.is_authenticated:
         return []
+    situation = page.situation
     user_roles = {role.name for role in current_app.appbuilder.sm.get_user_roles(current_user)}
     may_move = current_app.appbuilder.sm.has_access("can_move", resources.DOSSIER_MOVE)
     options = []
@@ -155,8 +136,9 @@ def dossier_timeline(pk: int | str) -> list[VisitRow]:
         return []
     now = _now()
     visits = stage_durations(office_calendar(), events, now)
-    stage_ids = {v.stage_id for v in visits}
-    stages = {s.id: s for s in db.session.scalars(select(Stage).where(Stage.id.in_(stage_ids)))}
+    stages = {s.id: s for s in dossier_page(pk).stages}
+    if missing := {v.stage_id for v in visits} - stages.keys():  # a stage of another permit type
+        stages |= {s.id: s for s in db.session.scalars(select(Stage).where(Stage.id.in_(missing)))}
     movers = _visit_events(events)
     if len(movers) != len(visits) or any(e.to_stage_id != v.stage_id for (e, _), v in zip(movers, visits)):
         movers = [(None, None)] * len(visits)  # cannot happen with one rule; never name the wrong officer
@@ -226,7 +208,8 @@ def dossier_history(pk: int | str) -> list[HistoryRow]:
 
 def dossier_permit(pk: int | str) -> Permit | None:
     """The dossier's permit, once numbered (the page says what is frozen from then on)."""
-    return db.session.scalar(select(Permit).where(Permit.dossier_id == int(pk)))
+    page = dossier_page(pk)
+    return page.permit if page is not None else None
 
 
 # --------------------------------------------------------------------------- clock
@@ -250,9 +233,10 @@ def dossier_clock(pk: int | str) -> Clock | None:
     A finished dossier (rejected or archived) is read at its final move, so the page keeps
     saying whether it was finished on time.
     """
-    dossier = db.session.get(Dossier, int(pk))
-    if dossier is None or dossier.due_at is None:
+    page = dossier_page(pk)
+    if page is None or page.dossier.due_at is None:
         return None
+    dossier = page.dossier
     events = _events(dossier.id)
     stopped = dossier.status in FINAL_STATUSES
     at = as_utc(events[-1].occurred_at) if stopped and events else _now()

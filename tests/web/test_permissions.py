@@ -179,8 +179,8 @@ _OPERATION = {
     "DocumentFileView.download": "download_file",
     "ReportJobView.download": "download_job",
     "ReportJobView.progress": "list",
-    # Whoever may list a grid may export it.
-    "export_xlsx": "list",
+    # Whoever may list a grid may export it, and look its rows up for a type-ahead.
+    "export_xlsx": "list", "lookup": "list",
     **{f"SpreadsheetImportView.{m}": "import" for m in ("form", "template", "preview", "apply", "errors", "undo")},
     **{f"SopSheetView.{m}": "import" for m in ("preview", "apply")}, "SopSheetView.form": "export",
     "SopSheetView.export": "export",
