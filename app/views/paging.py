@@ -20,7 +20,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Query, selectinload
+from sqlalchemy.orm import Query, joinedload
 
 COUNT_CAP = 10_000
 EXPORT_BATCH = 1000
@@ -76,7 +76,7 @@ def page_ids(  # noqa: PLR0913
 def rows_by_ids(datamodel: SQLAInterface, ids: Sequence[Any], list_columns: Sequence[str]) -> list[Any]:
     """The rows of these ids in this order. A datamodel with its own rows_by_ids (the dossier
     grid's light rows) reads them itself; otherwise ORM objects, with the related rows the list
-    shows loaded in one more SELECT per relation."""
+    shows joined in the same SELECT (a page's few rows: a join costs less than a statement)."""
     own = getattr(datamodel, "rows_by_ids", None)
     if own is not None:
         return own(ids)
@@ -86,7 +86,7 @@ def rows_by_ids(datamodel: SQLAInterface, ids: Sequence[Any], list_columns: Sequ
     query = datamodel.session.query(datamodel.obj).filter(pk.in_(ids))
     for relation in dict.fromkeys(column.split(".")[0] for column in list_columns):
         if datamodel.is_relation_many_to_one(relation) or datamodel.is_relation_one_to_one(relation):
-            query = query.options(selectinload(getattr(datamodel.obj, relation)))
+            query = query.options(joinedload(getattr(datamodel.obj, relation)))
     found = {getattr(item, pk.key): item for item in query}
     return [found[i] for i in ids if i in found]
 

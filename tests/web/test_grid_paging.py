@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event, update
 
 from app.extensions import db
-from app.models import Dossier
+from app.models import Document, Dossier, RegisterEntry
 from app.views import paging
 from tests.factories import make_applicant, make_company, make_dossier
 from tests.web.helpers import page_text
@@ -188,3 +188,40 @@ def test_an_export_sorted_by_a_related_column_pages_by_keyset_on_the_joined_colu
     exported = load_workbook(io.BytesIO(client.get(f"/stageeventview/export_xlsx?{order}").data)).active
     cells = [cell for row in exported.iter_rows(min_row=2, values_only=True) for cell in row if cell in receipts]
     assert list(dict.fromkeys(cells)) == grid and len(cells) == len(receipts)
+
+
+BIG_GRIDS = ["/dossierview/list/", "/companyview/list/", "/applicantview/list/", "/documentview/list/",
+             "/stageeventview/list/", "/registerentryview/list/"]
+
+
+def test_each_big_grid_page_runs_at_most_eight_statements_whatever_its_rows(app, login_as):
+    """A page's statements do not grow with its rows: user, permissions, capped count, the page's
+    ids, its rows with their names, and at most three more (the grid's own, e.g. the clock)."""
+    with app.app_context():
+        for n in range(30):
+            dossier = make_dossier(submitted_at=START + dt.timedelta(hours=n))
+            db.session.add(Document(
+                dossier=dossier, requirement_type=dossier.permit_type.requirements[0], original_filename="surat.pdf",
+                storage_key="cd" * 32, size_bytes=10, sha256="cd" * 32,
+            ))
+            db.session.add(RegisterEntry(
+                register_number=f"REG/{9200 + n}/2026", year=2026, seq=9200 + n, entry_date=START.date(),
+                dossier=dossier, permit_number=f"503/{9200 + n}/IPK/DPMPTSPTK/2026", company=dossier.company,
+                applicant=dossier.applicant, permit_type=dossier.permit_type, issue_date=START.date(),
+            ))
+        db.session.commit()
+    client = login_as("Back Office")
+    wrong = {}
+    for url in BIG_GRIDS:
+        for query in ("", "?page_{}=1", "?_od_{}=asc"):
+            view = url.strip("/").split("/")[0]
+            name = {"dossierview": "DossierView", "companyview": "CompanyView", "applicantview": "ApplicantView",
+                    "documentview": "DocumentView", "stageeventview": "StageEventView",
+                    "registerentryview": "RegisterEntryView"}[view]
+            target = url + query.format(name)
+            assert client.get(target).status_code == 200, target  # warm the per-process caches
+            with _Statements(app) as statements:
+                assert client.get(target).status_code == 200, target
+            if len(statements.seen) > 8:
+                wrong[target] = statements.seen
+    assert not wrong, {url: len(seen) for url, seen in wrong.items()}
