@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base
+from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -24,6 +24,8 @@ class RegisterEntry(Base):
         # The grid's default sort (newest line first) and its filter on the issue date.
         Index("ix_register_entry_date_id", "entry_date", "id"),
         Index("ix_register_entry_issue_date_id", "issue_date", "id"),
+        # "Permit number starts with / contains" (the archivist's search).
+        trigram_index("ix_register_entry_permit_number_trgm", "permit_number"),
         NEVER_REUSE_IDS,
     )
 

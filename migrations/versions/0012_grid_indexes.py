@@ -26,6 +26,7 @@ INDEXES = (
     ('document', 'ix_document_uploaded_id', ['uploaded_at', 'id']),
     ('document', 'ix_document_verified_id', ['verified_at', 'id']),
     ('stage_event', 'ix_stage_event_occurred_id', ['occurred_at', 'id']),
+    ('stage_event', 'ix_stage_event_action_occurred_id', ['action', 'occurred_at', 'id']),
     ('register_entry', 'ix_register_entry_date_id', ['entry_date', 'id']),
     ('register_entry', 'ix_register_entry_issue_date_id', ['issue_date', 'id']),
     ('audit_log', 'ix_audit_log_actor_name_id', ['actor_name', 'id']),
@@ -37,6 +38,7 @@ TRIGRAM_INDEXES = (
     ('company', 'ix_company_name_trgm', 'name'),
     ('applicant', 'ix_applicant_full_name_trgm', 'full_name'),
     ('dossier', 'ix_dossier_receipt_number_trgm', 'receipt_number'),
+    ('register_entry', 'ix_register_entry_permit_number_trgm', 'permit_number'),
 )
 
 

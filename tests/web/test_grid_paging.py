@@ -225,3 +225,30 @@ def test_each_big_grid_page_runs_at_most_eight_statements_whatever_its_rows(app,
             if len(statements.seen) > 8:
                 wrong[target] = statements.seen
     assert not wrong, {url: len(seen) for url, seen in wrong.items()}
+
+
+def test_a_returned_dossiers_clock_stands_still_at_its_last_return_read_with_the_page(app, login_as):
+    """The pause is read in the page's own SELECT; the cell is the working time from the last
+    return to the promise, whatever the time now."""
+    from app.formatting import format_working_time
+    from app.models import DossierStatus, StageEvent
+    from app.office import office_calendar
+    from app.sop.sla import clock
+
+    first, last = START + dt.timedelta(days=1), START + dt.timedelta(days=2, hours=1)  # Fri 09.00, Sat
+    with app.app_context():
+        dossier = make_dossier(submitted_at=START)
+        db.session.add_all([StageEvent(dossier=dossier, action="return", occurred_at=at) for at in (first, last)])
+        db.session.execute(update(Dossier).where(Dossier.id == dossier.id).values(status=DossierStatus.RETURNED.value))
+        db.session.commit()
+        receipt, due = dossier.receipt_number, dossier.due_at
+        with app.test_request_context("/"):
+            left, late = clock(office_calendar(), due, dt.datetime.now(dt.UTC), [(last, None)])
+            expected = ("-" if late else "") + format_working_time(left)
+    client = login_as("Front Office")
+    client.get("/dossierview/list/")
+    with _Statements(app) as statements:
+        html = page_text(client.get(f"/dossierview/list/?_flt_3_receipt_number={receipt}"))
+    assert not any("stage_event" in s.lower() and "group by" in s.lower() for s in statements.seen)
+    (row,) = [tr for tr in html.split("<tr")[1:] if receipt in tr and "<td" in tr]
+    assert expected in row.split("</tr>", 1)[0], (expected, row)
