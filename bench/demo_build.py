@@ -24,7 +24,7 @@ The LAST line printed is one JSON object:
   {"dossiers", "seed", "seconds", "demo_seconds", "max_rss_mb", "rows", "baseline_seconds",
    "ratio", "load_before", "load_after", "same_data" (with --twice, else null), "misses"}
 
-Usage: python bench/demo_build.py --database-url postgresql://postgres@127.0.0.1:5432/h4_db
+Usage: python bench/demo_build.py --database-url postgresql://postgres@127.0.0.1:5432/scratch
                                   [--dossiers 100000] [--seed 76] [--twice]
 """
 from __future__ import annotations

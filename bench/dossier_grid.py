@@ -52,7 +52,7 @@ The LAST line printed is one JSON object:
 
 Usage: python bench/dossier_grid.py [--dossiers 100000] [--repeat 30] [--warmup 3] [--seed 76]
                                     [--grids dossier,company,...] [--keep DIR]
-       python bench/dossier_grid.py --database-url postgresql://postgres@127.0.0.1/h5_db --dossiers 1000000 [--rebuild]
+       python bench/dossier_grid.py --database-url postgresql://postgres@127.0.0.1/scratch --dossiers 1000000 [--rebuild]
 """
 from __future__ import annotations
 

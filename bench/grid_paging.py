@@ -22,7 +22,7 @@ The LAST line printed is one JSON object:
    "ratio_deep_to_first", "ratio_due_sort_to_first", "export_rows", "export_rows_per_s",
    "export_rss_before_mb", "export_rss_peak_mb"}
 
-Usage: DATABASE_URL=postgresql://postgres@127.0.0.1:5432/h2_db LOKET_INSTANCE_PATH=/tmp/h2inst \
+Usage: DATABASE_URL=postgresql://postgres@127.0.0.1:5432/scratch LOKET_INSTANCE_PATH=/tmp/scratch \
        python bench/grid_paging.py [--page 1999] [--repeat 7] [--warmup 2] [--stage PENGARSIPAN]
        [--company Gemilang] [--export-rows 50000] [--no-export] [--user admin]
 """
