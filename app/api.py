@@ -65,7 +65,14 @@ from app.validators import (
     normalize_npwp,
     normalize_phone,
 )
-from app.views.base import MAX_PAGE, QUERY_ERRORS, unusable_value, well_formed_pk, whole_number
+from app.views.base import (
+    MAX_DATABASE_INTEGER,
+    MAX_PAGE,
+    QUERY_ERRORS,
+    unusable_value,
+    well_formed_pk,
+    whole_number,
+)
 
 REASON_HEADER = "X-Change-Reason"
 METHOD_PERMISSIONS = {
@@ -173,7 +180,6 @@ _TEXT_OPERATIONS = frozenset({"sw", "nsw", "ew", "new", "ct", "nct"})
 _LIST_OPERATIONS = frozenset({"in", "not_in", "rel_m_m"})
 
 
-MAX_WHOLE = 2**63 - 1  # a database's biggest integer
 _YES, _NO = frozenset({True, 1, "y", "true", "1"}), frozenset({False, 0, "n", "false", "0"})
 
 
@@ -203,7 +209,7 @@ def _fitted(datamodel: SQLAInterface, column: str, operation: object, value: obj
         raise FABException(str(_l("A yes/no filter takes true or false.")))
     if datamodel.is_integer(column) or datamodel.is_relation(column):
         number = value if isinstance(value, int) and not isinstance(value, bool) else whole_number(value)
-        if number is None or not -MAX_WHOLE <= number <= MAX_WHOLE:
+        if number is None or not -MAX_DATABASE_INTEGER <= number <= MAX_DATABASE_INTEGER:
             raise FABException(str(_l("This filter takes a whole number.")))
         return number
     return value

@@ -35,6 +35,8 @@ from reports.grid_export import write_grid
 # A page past a million is no office's page: refused, so no offset overflows a database integer.
 MAX_PAGE = 1_000_000
 _WHOLE = re.compile(r"[0-9]{1,18}")
+# The biggest integer a database column holds (BIGINT): no id or number past it names anything.
+MAX_DATABASE_INTEGER = 2**63 - 1
 # The argument names FAB's urltools read (it searches them anywhere in the name, so do we).
 _PAGE_ARG = re.compile("page_")
 _SIZE_ARG = re.compile("psize_")

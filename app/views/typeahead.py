@@ -18,12 +18,11 @@ from wtforms import Field
 from wtforms.widgets import html_params
 
 from app.extensions import db
-from app.views.base import whole_number
+from app.views.base import MAX_DATABASE_INTEGER, whole_number
 from app.views.grid import BIG_TABLES
 
 LOOKUP_LIMIT = 20
 MAX_QUERY_LENGTH = 100
-_MAX_ID = 2**63 - 1
 
 
 def row_label(row: object) -> str:
@@ -106,7 +105,7 @@ class TypeAheadField(Field):
         self.data = None
         if not text:
             return
-        pk = whole_number(text, 1, _MAX_ID)
+        pk = whole_number(text, 1, MAX_DATABASE_INTEGER)
         row = db.session.get(self.model, pk) if pk is not None else None
         if row is None:
             raise ValueError(str(_l("No such record; type a few letters or digits and choose one from the list.")))
