@@ -4,9 +4,11 @@ What it measures
   OURS      app.sop.machine.apply_many(ADVANCE) by a Back Office officer on N dossiers waiting at
             VERIFIKASI with every requirement verified, in one transaction: per chunk of
             app.sop.machine.BULK_CHUNK (500) dossiers, the rows loaded with their SOP rows and
-            verified documents, each row judged by the completeness gate and the role check and
-            moved by its own guarded UPDATE, then the chunk's history rows in one INSERT and its
-            audit rows (one per move, app.audit.write) in one INSERT.
+            verified documents, each row judged by the completeness gate and the role check, the
+            allowed moves written by one guarded UPDATE per kind of move (each row still matched
+            by its id, stage, status and version: (id, version) IN (...) ... RETURNING id), then
+            the chunk's history rows in one INSERT and its audit rows (one per move,
+            app.audit.write) in one INSERT.
   BASELINE  a bare loop over N other, identical dossiers writing the same rows the same way, with
             no loading and no judging: per chunk of the same BULK_CHUNK, the same guarded UPDATE
             per dossier (SET stage, status, due date, version + 1 WHERE id, stage, version,

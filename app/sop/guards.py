@@ -13,11 +13,13 @@ from app.sop.fields import FIELD_CHECKS
 def missing_documents(
     stage: Stage, requirements: Iterable[RequirementType], verified_requirement_ids: set[int]
 ) -> list[str]:
-    """Mandatory requirements due by this stage without a verified document."""
+    """Mandatory requirements due by this stage without a verified document, in the order given
+    (the SOP's: callers pass requirements ordered by seq)."""
+    seq = stage.seq
     return [
         f"Dokumen belum ada atau belum diverifikasi: {req.name}"
-        for req in sorted(requirements, key=lambda r: r.seq)
-        if req.is_mandatory and req.due_stage.seq <= stage.seq and req.id not in verified_requirement_ids
+        for req in requirements
+        if req.id not in verified_requirement_ids and req.is_mandatory and req.due_stage.seq <= seq
     ]
 
 

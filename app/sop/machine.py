@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit import Change, write
 from app.audit.trail import jsonable
 from app.models import (
     Account,
+    Applicant,
+    Company,
     AuditAction,
     Document,
     Dossier,
@@ -65,7 +67,7 @@ class Situation:
 
     dossier: Dossier
     stages: tuple[Stage, ...]  # in SOP order
-    requirements: tuple[RequirementType, ...]
+    requirements: tuple[RequirementType, ...]  # in SOP order
     verified_requirement_ids: frozenset[int]
     permit_number: str | None = None  # the dossier's permit, once numbered
     # A correction: the permit that already replaced the revoked one it corrects (it cannot be
@@ -159,11 +161,11 @@ def load_situations(
     """Situations of several dossiers with four queries, plus two per permit type not yet in
     `sop_rows` (a cache the caller may keep across calls). Unknown ids are left out."""
     sop_rows = {} if sop_rows is None else sop_rows
-    dossiers = session.scalars(
-        select(Dossier)
-        .where(Dossier.id.in_(dossier_ids))
-        .options(selectinload(Dossier.company), selectinload(Dossier.applicant))
-    ).all()
+    dossiers = session.scalars(select(Dossier).where(Dossier.id.in_(dossier_ids))).all()
+    for dossier in dossiers:
+        if dossier.permit_type_id not in sop_rows:
+            sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
+    _load_parties_read_by_the_gate(session, dossiers, sop_rows)
     permits = dict(session.execute(select(Permit.dossier_id, Permit.number).where(Permit.dossier_id.in_(dossier_ids))).all())
     corrected = {d.corrects_permit_id for d in dossiers if d.corrects_permit_id is not None}
     successors = dict(session.execute(
@@ -178,8 +180,6 @@ def load_situations(
         verified.setdefault(dossier_id, set()).add(requirement_id)
     situations = {}
     for dossier in dossiers:
-        if dossier.permit_type_id not in sop_rows:
-            sop_rows[dossier.permit_type_id] = _sop_rows(session, dossier.permit_type_id)
         stages, requirements = sop_rows[dossier.permit_type_id]
         situations[dossier.id] = Situation(
             dossier, stages, requirements, frozenset(verified.get(dossier.id, ())), permits.get(dossier.id),
@@ -188,23 +188,131 @@ def load_situations(
     return situations
 
 
-# Matches the dossier only as it was judged; built once, bound per move.
-_GUARDED_UPDATE = (
-    update(Dossier)
-    .where(
-        Dossier.id == bindparam("dossier_id"),
-        Dossier.stage_id == bindparam("seen_stage"),
-        Dossier.version == bindparam("seen_version"),
-        Dossier.status == bindparam("seen_status"),
+def _load_parties_read_by_the_gate(
+    session: Session, dossiers: Sequence[Dossier], sop_rows: dict[int, tuple[tuple[Stage, ...], tuple]]
+) -> None:
+    """Loads, in one query each, the companies and applicants whose fields the dossiers' current
+    stages demand (Stage.required_fields); the gate then finds them in the session, with no query
+    per dossier. A stage that demands none of their fields costs nothing."""
+    wanted: dict[str, set[int]] = {"company": set(), "applicant": set()}
+    for dossier in dossiers:
+        stage = next(s for s in sop_rows[dossier.permit_type_id][0] if s.id == dossier.stage_id)
+        for field in stage.required_fields or ():
+            party = field.partition(".")[0]
+            if party in wanted:
+                wanted[party].add(dossier.company_id if party == "company" else dossier.applicant_id)
+    for model, ids in ((Company, wanted["company"]), (Applicant, wanted["applicant"])):
+        if ids:
+            session.scalars(select(model).where(model.id.in_(ids))).all()
+
+
+@dataclass(frozen=True)
+class _Move:
+    """A move judged allowed and not yet written: where the dossier goes and what is recorded."""
+
+    situation: Situation
+    action: Action
+    to_stage: Stage | None
+    new_status: str
+    new_due: dt.datetime | None
+    note: str
+    numbers: bool  # into the numbering stage: takes the permit's number
+
+    def refused(self, *reasons: str) -> Outcome:
+        return _refused(self.situation, self.action, reasons)
+
+
+def _refused(situation: Situation, action: Action, reasons: Sequence[str]) -> Outcome:
+    dossier = situation.dossier
+    return Outcome(dossier.id, dossier.receipt_number, action, False, tuple(reasons), situation.stage.name)
+
+
+def _plan(
+    session: Session, situation: Situation, action: Action, *, roles: set[str], note: str | None,
+    now: dt.datetime, calendar: WorkingCalendar | None,
+) -> _Move | Outcome:
+    """The move this action makes on this dossier, or the refusal saying why not. Writes nothing."""
+    verdict = judge(situation, action, roles)
+    if not verdict.allowed:
+        return _refused(situation, action, verdict.reasons)
+    note = (note or "").strip()
+    if action in NEEDS_REASON and not note:
+        return _refused(situation, action, ("Alasan wajib diisi.",))
+    to_stage, new_status = _destination(situation, action)
+    if action is Action.RETURN:
+        missing = situation.missing()
+        note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
+    # Only moving forward into the numbering stage numbers, and only once.
+    numbers = action is Action.ADVANCE and _issues(to_stage)
+    assert not (numbers and situation.permit_number), "a dossier is numbered once"
+    return _Move(situation, action, to_stage, new_status, _due_after(session, situation, action, calendar, now),
+                 note, numbers)
+
+
+_UNCHANGED = object()
+_DOSSIERS = Dossier.__table__
+
+
+def _write_moves(session: Session, moves: Sequence[_Move]) -> set[int]:
+    """The guarded UPDATEs of these moves; returns the ids that moved.
+
+    Each row matches only as it was judged (same id, stage, status and version), so a dossier
+    another officer moved in between is left alone. Moves alike (same stage and status before
+    and after, promise unchanged) share one statement; Core on the session's connection, as the
+    ORM's bulk-UPDATE bookkeeping is not needed here.
+    """
+    alike: dict[tuple, list[_Move]] = {}
+    for planned in moves:
+        dossier = planned.situation.dossier
+        due = _UNCHANGED if planned.new_due == dossier.due_at else planned.new_due
+        to_stage_id = (planned.to_stage or planned.situation.stage).id
+        key = (dossier.stage_id, dossier.status, to_stage_id, planned.new_status, due)
+        alike.setdefault(key, []).append(planned)
+    moved: set[int] = set()
+    connection = session.connection()
+    for (seen_stage, seen_status, to_stage_id, new_status, due), group in alike.items():
+        values = {"stage_id": to_stage_id, "status": new_status, "version": _DOSSIERS.c.version + 1}
+        if due is not _UNCHANGED:
+            values["due_at"] = due
+        seen = [(m.situation.dossier.id, m.situation.dossier.version) for m in group]
+        moved.update(connection.execute(
+            update(_DOSSIERS)
+            .where(_DOSSIERS.c.stage_id == seen_stage, _DOSSIERS.c.status == seen_status,
+                   tuple_(_DOSSIERS.c.id, _DOSSIERS.c.version).in_(seen))
+            .values(values)
+            .returning(_DOSSIERS.c.id)
+        ).scalars())
+    return moved
+
+
+def _record(planned: _Move, actor_id: int | None, now: dt.datetime) -> tuple[dict, Change]:
+    """The history row and the audit row of a move that was written."""
+    situation, to_stage = planned.situation, planned.to_stage
+    dossier, stage = situation.dossier, situation.stage
+    note = planned.note or None
+    event = dict(dossier_id=dossier.id, from_stage_id=stage.id, to_stage_id=to_stage.id if to_stage else None,
+                 action=planned.action.value, actor_id=actor_id, occurred_at=now, note=note)
+    change = Change("dossier", dossier.id, AuditAction.MOVE, _moved_fields(
+        stage, to_stage, dossier.status, planned.new_status, dossier.due_at, planned.new_due), dossier.id, note)
+    return event, change
+
+
+def _moved(
+    session: Session, planned: _Move, now: dt.datetime, timezone: str, describe_permit: DescribePermit | None
+) -> Outcome:
+    """After the UPDATE: numbers the permit when the move issues it, in the same transaction (if
+    the caller rolls back, the number was never taken)."""
+    situation, to_stage = planned.situation, planned.to_stage
+    dossier = situation.dossier
+    assert describe_permit is not None or not planned.numbers, "numbering needs what the permit prints"
+    permit_number = (
+        issue_permit(session, dossier, now, timezone, describe_permit).permit_number if planned.numbers else ""
     )
-    .values(
-        stage_id=bindparam("new_stage"),
-        status=bindparam("new_status"),
-        due_at=bindparam("new_due"),
-        version=Dossier.version + 1,
-    )
-    .execution_options(synchronize_session=False)
-)
+    dossier_id, receipt = dossier.id, dossier.receipt_number
+    # What the UPDATE changed is read again from the database when next used.
+    session.expire(dossier, ["stage_id", "stage", "status", "due_at", "version"])
+    return Outcome(dossier_id, receipt, planned.action, True, (), situation.stage.name,
+                   to_stage.name if to_stage else "", permit_number)
 
 
 def move(session: Session, dossier_id: int, action: Action, **kwargs) -> Outcome:  # noqa: ANN003
@@ -227,8 +335,6 @@ def apply(
     timezone: str = "Asia/Jakarta",
     calendar: WorkingCalendar | None = None,
     describe_permit: DescribePermit | None = None,
-    history: list[dict] | None = None,
-    trail: list[Change] | None = None,
 ) -> Outcome:
     """Makes one move in the caller's transaction: a guarded UPDATE, then the history row and
     the audit row.
@@ -236,70 +342,20 @@ def apply(
     The UPDATE only matches the dossier as it was judged (same stage, status and version); if
     another officer moved it in between, nothing is written and the outcome says who and when.
     A move into the numbering stage numbers the permit, which `describe_permit` says the content
-    of (required then). The caller commits (or rolls back) the transaction. With `history` and
-    `trail` given, the rows are appended there for the caller to insert with others (apply_many).
+    of (required then). The caller commits (or rolls back) the transaction.
     """
-    dossier, stage = situation.dossier, situation.stage
-    dossier_id = dossier.id
     now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
-    receipt, version, status = dossier.receipt_number, dossier.version, dossier.status
-
-    def refused(*reasons: str) -> Outcome:
-        return Outcome(dossier_id, receipt, action, False, tuple(reasons), stage.name)
-
-    verdict = judge(situation, action, roles)
-    if not verdict.allowed:
-        return refused(*verdict.reasons)
-    note = (note or "").strip()
-    if action in NEEDS_REASON and not note:
-        return refused("Alasan wajib diisi.")
-
-    to_stage, new_status = _destination(situation, action)
-    # Only moving forward into the numbering stage numbers, and only once.
-    numbers = action is Action.ADVANCE and _issues(to_stage)
-    if numbers and history is None:  # a batch locked its counters already (apply_many)
+    planned = _plan(session, situation, action, roles=set(roles), note=note, now=now, calendar=calendar)
+    if isinstance(planned, Outcome):
+        return planned
+    if planned.numbers:
         lock_counters(session, _series(session, [situation]), numbering_year(now, timezone))
-    if action is Action.RETURN:
-        missing = situation.missing()
-        note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
-
-    new_due = _due_after(session, situation, action, calendar, now)
-    # Core on the session's connection: the ORM's bulk-UPDATE bookkeeping is not needed here.
-    moved = session.connection().execute(
-        _GUARDED_UPDATE,
-        {
-            "dossier_id": dossier_id, "seen_stage": stage.id, "seen_version": version, "seen_status": status,
-            "new_stage": (to_stage or stage).id, "new_status": new_status, "new_due": new_due,
-        },
-    )
-    if moved.rowcount != 1:
-        return refused(_moved_by_someone_else(session, dossier_id, timezone))
-    event = dict(
-        dossier_id=dossier_id,
-        from_stage_id=stage.id,
-        to_stage_id=to_stage.id if to_stage else None,
-        action=action.value,
-        actor_id=actor_id,
-        occurred_at=now,
-        note=note or None,
-    )
-    change = Change("dossier", dossier_id, AuditAction.MOVE, _moved_fields(
-        stage, to_stage, status, new_status, dossier.due_at, new_due), dossier_id, note or None)
-    if history is None:
-        session.execute(insert(StageEvent), [event])
-        write(session, [change], now=now)
-    else:
-        assert trail is not None, "a batched move batches its audit row too"
-        history.append(event)
-        trail.append(change)
-    # Numbered in this same transaction: if the caller rolls back, the number was never taken.
-    assert not (numbers and situation.permit_number), "a dossier is numbered once"
-    assert describe_permit is not None or not numbers, "numbering needs what the permit prints"
-    permit_number = issue_permit(session, dossier, now, timezone, describe_permit).permit_number if numbers else ""
-    session.expire(dossier)
-    return Outcome(
-        dossier_id, receipt, action, True, (), stage.name, to_stage.name if to_stage else "", permit_number
-    )
+    if not _write_moves(session, [planned]):
+        return planned.refused(_moved_by_someone_else(session, situation.dossier.id, timezone))
+    event, change = _record(planned, actor_id, now)
+    session.execute(insert(StageEvent), [event])
+    write(session, [change], now=now)
+    return _moved(session, planned, now, timezone, describe_permit)
 
 
 BULK_CHUNK = 500
@@ -320,10 +376,12 @@ def apply_many(
 ) -> list[Outcome]:
     """One action on many dossiers (a bulk move): every row judged on its own, one Outcome each.
 
-    Rows are loaded in chunks with their SOP rows and verified documents (a few queries per
-    chunk, not per row); each move is still its own guarded UPDATE, and the history rows of a
-    chunk go in with one INSERT, and so do their audit rows. The caller commits.
+    Per chunk: the rows loaded with their SOP rows and verified documents (a few queries, not
+    per row), each judged, the allowed moves written by one guarded UPDATE per kind of move (see
+    _write_moves), then the chunk's history rows in one INSERT and its audit rows in another.
+    The caller commits.
     """
+    now = as_utc(now)
     roles = set(roles)
     sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] = {}
     outcomes: list[Outcome] = []
@@ -331,22 +389,29 @@ def apply_many(
     for start in range(0, len(unique_ids), BULK_CHUNK):
         chunk = unique_ids[start : start + BULK_CHUNK]
         situations = load_situations(session, chunk, sop_rows)
-        if action is Action.ADVANCE:
-            numbered = [s for s in situations.values() if _issues(s.next_stage)]
-            if numbered:  # the counters before any dossier of the chunk (see lock_counters)
-                lock_counters(session, _series(session, numbered), numbering_year(now, timezone))
+        plans: list[_Move | Outcome] = [
+            _plan(session, situations[dossier_id], action, roles=roles, note=note, now=now, calendar=calendar)
+            if dossier_id in situations
+            else Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",))
+            for dossier_id in chunk
+        ]
+        moves = [p for p in plans if isinstance(p, _Move)]
+        numbered = [m.situation for m in moves if m.numbers]
+        if numbered:  # the counters before any dossier of the chunk (see lock_counters)
+            lock_counters(session, _series(session, numbered), numbering_year(now, timezone))
+        written = _write_moves(session, moves)
         events: list[dict] = []
         trail: list[Change] = []
-        for dossier_id in chunk:
-            situation = situations.get(dossier_id)
-            if situation is None:
-                outcomes.append(Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",)))
-                continue
-            outcomes.append(
-                apply(session, situation, action, actor_id=actor_id, roles=roles, note=note, now=now,
-                      timezone=timezone, calendar=calendar, describe_permit=describe_permit, history=events,
-                      trail=trail)
-            )
+        for planned in plans:
+            if isinstance(planned, Outcome):
+                outcomes.append(planned)
+            elif planned.situation.dossier.id not in written:
+                outcomes.append(planned.refused(_moved_by_someone_else(session, planned.situation.dossier.id, timezone)))
+            else:
+                event, change = _record(planned, actor_id, now)
+                events.append(event)
+                trail.append(change)
+                outcomes.append(_moved(session, planned, now, timezone, describe_permit))
         if events:
             session.execute(insert(StageEvent), events)
             write(session, trail, now=now)
@@ -360,6 +425,7 @@ def _sop_rows(session: Session, permit_type_id: int) -> tuple[tuple[Stage, ...],
             select(RequirementType)
             .where(RequirementType.permit_type_id == permit_type_id)
             .options(selectinload(RequirementType.due_stage))
+            .order_by(RequirementType.seq)
         )
     )
     return stages, requirements
