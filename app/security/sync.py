@@ -20,9 +20,17 @@ def role_permission_pairs(role_name: str) -> set[tuple[str, str]]:
     pairs = {(perm, resource) for resource, perms in grants.items() for perm in perms}
     pairs |= set(SELF_SERVICE)
     for entry in MENU:
-        if "can_list" in grants.get(entry.view.class_permission_name, ()):
+        if page_permission(entry.view) in grants.get(entry.view.class_permission_name, ()):
             pairs |= {("menu_access", entry.name), ("menu_access", entry.category)}
     return pairs
+
+
+def page_permission(view: type) -> str:
+    """The permission a menu entry's page asks for: its default view's (a grid's can_list, a
+    report form's can_request, the import's can_import ...). A role sees the entry exactly when
+    it holds this."""
+    method = view.default_view
+    return "can_" + (getattr(view, "method_permission_name", None) or {}).get(method, method)
 
 
 def sync_roles(appbuilder: AppBuilder) -> None:
