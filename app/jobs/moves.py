@@ -47,7 +47,7 @@ def bulk_move(context: JobContext, parameters: dict[str, Any], out: Path, progre
             db.session, ids, action, clock=lambda: dt.datetime.now(dt.UTC), progress=lambda done: progress(done),
             actor_id=user.id, roles={role.name for role in sm.get_user_roles(user)}, note=parameters.get("note"),
             timezone=current_app.config["OFFICE_TIMEZONE"], calendar=office_calendar(),
-            describe_permit=describe_permits(office),
+            describe_permit=describe_permits(office), carry=action is Action.ADVANCE,
         )
     rows = [[o.receipt_number, "Ya" if o.moved else "Tidak", o.from_stage, o.to_stage, o.permit_number,
              "; ".join(o.reasons)] for o in outcomes]

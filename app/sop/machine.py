@@ -3,14 +3,15 @@
 Rows of data drive it: a dossier's permit type lists its stages in order, each worked by one
 role, with who may reject there and who takes returned files back; requirements say by which
 stage a document must be verified. Nothing here names SOP 76 or a role. judge() has no side
-effects; apply() is the one place that moves a dossier and writes history.
+effects; _step() is the one place that moves dossiers and writes history (apply and apply_many
+call it).
 """
 from __future__ import annotations
 
 import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -96,6 +97,7 @@ class Outcome:
     from_stage: str = ""
     to_stage: str = ""
     permit_number: str = ""  # set when this move issued the permit
+    through: tuple[str, ...] = ()  # stages a carried ADVANCE passed between from_stage and to_stage
 
 
 def _not_your_stage(stage: Stage) -> str:
@@ -335,6 +337,7 @@ def apply(
     timezone: str = "Asia/Jakarta",
     calendar: WorkingCalendar | None = None,
     describe_permit: DescribePermit | None = None,
+    carry: bool = False,
 ) -> Outcome:
     """Makes one move in the caller's transaction: a guarded UPDATE, then the history row and
     the audit row.
@@ -342,20 +345,13 @@ def apply(
     The UPDATE only matches the dossier as it was judged (same stage, status and version); if
     another officer moved it in between, nothing is written and the outcome says who and when.
     A move into the numbering stage numbers the permit, which `describe_permit` says the content
-    of (required then). The caller commits (or rolls back) the transaction.
+    of (required then). With `carry`, an ADVANCE goes on through the following stages of the same
+    role while their gates hold (see _carries_on). The caller commits (or rolls back).
     """
-    now = as_utc(now)  # SQLite keeps no zone: every stored instant is UTC
-    planned = _plan(session, situation, action, roles=set(roles), note=note, now=now, calendar=calendar)
-    if isinstance(planned, Outcome):
-        return planned
-    if planned.numbers:
-        lock_counters(session, _series(session, [situation]), numbering_year(now, timezone))
-    if not _write_moves(session, [planned]):
-        return planned.refused(_moved_by_someone_else(session, situation.dossier.id, timezone))
-    event, change = _record(planned, actor_id, now)
-    session.execute(insert(StageEvent), [event])
-    write(session, [change], now=now)
-    return _moved(session, planned, now, timezone, describe_permit)
+    dossier_id = situation.dossier.id
+    return _apply_chunk(session, [dossier_id], {dossier_id: situation}, action, actor_id=actor_id, roles=set(roles),
+                        note=note, now=as_utc(now), timezone=timezone, calendar=calendar,
+                        describe_permit=describe_permit, carry=carry, sop_rows={})[0]
 
 
 BULK_CHUNK = 500
@@ -373,6 +369,7 @@ def apply_many(
     timezone: str = "Asia/Jakarta",
     calendar: WorkingCalendar | None = None,
     describe_permit: DescribePermit | None = None,
+    carry: bool = False,
 ) -> list[Outcome]:
     """One action on many dossiers (a bulk move): every row judged on its own, one Outcome each.
 
@@ -381,40 +378,95 @@ def apply_many(
     _write_moves), then the chunk's history rows in one INSERT and its audit rows in another.
     The caller commits.
     """
-    now = as_utc(now)
-    roles = set(roles)
     sop_rows: dict[int, tuple[tuple[Stage, ...], tuple[RequirementType, ...]]] = {}
     outcomes: list[Outcome] = []
     unique_ids = list(dict.fromkeys(dossier_ids))
     for start in range(0, len(unique_ids), BULK_CHUNK):
         chunk = unique_ids[start : start + BULK_CHUNK]
-        situations = load_situations(session, chunk, sop_rows)
-        plans: list[_Move | Outcome] = [
-            _plan(session, situations[dossier_id], action, roles=roles, note=note, now=now, calendar=calendar)
-            if dossier_id in situations
-            else Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",))
-            for dossier_id in chunk
-        ]
-        moves = [p for p in plans if isinstance(p, _Move)]
-        numbered = [m.situation for m in moves if m.numbers]
-        if numbered:  # the counters before any dossier of the chunk (see lock_counters)
-            lock_counters(session, _series(session, numbered), numbering_year(now, timezone))
-        written = _write_moves(session, moves)
-        events: list[dict] = []
-        trail: list[Change] = []
-        for planned in plans:
-            if isinstance(planned, Outcome):
-                outcomes.append(planned)
-            elif planned.situation.dossier.id not in written:
-                outcomes.append(planned.refused(_moved_by_someone_else(session, planned.situation.dossier.id, timezone)))
-            else:
-                event, change = _record(planned, actor_id, now)
-                events.append(event)
-                trail.append(change)
-                outcomes.append(_moved(session, planned, now, timezone, describe_permit))
-        if events:
-            session.execute(insert(StageEvent), events)
-            write(session, trail, now=now)
+        outcomes += _apply_chunk(
+            session, chunk, load_situations(session, chunk, sop_rows), action, actor_id=actor_id, roles=set(roles),
+            note=note, now=as_utc(now), timezone=timezone, calendar=calendar, describe_permit=describe_permit,
+            carry=carry, sop_rows=sop_rows,
+        )
+    return outcomes
+
+
+def _apply_chunk(
+    session: Session, dossier_ids: Sequence[int], situations: dict[int, Situation], action: Action, *,
+    carry: bool, sop_rows: dict, **step: object,
+) -> list[Outcome]:
+    """One step for these dossiers, then, when carrying, the next steps of those that carry on:
+    each step judged and written on its own, with its own history row."""
+    outcomes = _step(session, dossier_ids, situations, action, **step)
+    if not (carry and action is Action.ADVANCE):
+        return outcomes
+    by_id = {o.dossier_id: i for i, o in enumerate(outcomes)}
+    worker = {i: s.stage.role_name for i, s in situations.items()}
+    going = [o.dossier_id for o in outcomes if o.moved]
+    while going:
+        here = load_situations(session, going, sop_rows)
+        onward = [i for i in going if i in here and _carries_on(here[i], worker[i], step["roles"])]
+        if not onward:
+            break
+        going = []
+        for hop in _step(session, onward, here, action, **step):
+            if hop.moved:
+                index = by_id[hop.dossier_id]
+                outcomes[index] = _carried(outcomes[index], hop)
+                going.append(hop.dossier_id)
+    return outcomes
+
+
+def _carries_on(situation: Situation, worker: str, roles: set[str]) -> bool:
+    """Whether a dossier just advanced goes on at once: it reached another stage of the role that
+    moved it, and that stage's gate holds. A number once taken ends the carry (the permit is a
+    legal act of its own), as does a dossier no longer in progress."""
+    return (
+        situation.dossier.status == DossierStatus.IN_PROGRESS.value
+        and situation.stage.role_name == worker
+        and situation.next_stage is not None
+        and judge(situation, Action.ADVANCE, roles).allowed
+    )
+
+
+def _carried(first: Outcome, hop: Outcome) -> Outcome:
+    """A carried move as one outcome: from the first stage to the last, through the ones between."""
+    return replace(first, to_stage=hop.to_stage, through=(*first.through, first.to_stage),
+                   permit_number=hop.permit_number or first.permit_number)
+
+
+def _step(
+    session: Session, dossier_ids: Sequence[int], situations: dict[int, Situation], action: Action, *,
+    actor_id: int | None, roles: set[str], note: str | None, now: dt.datetime, timezone: str,
+    calendar: WorkingCalendar | None, describe_permit: DescribePermit | None,
+) -> list[Outcome]:
+    plans: list[_Move | Outcome] = [
+        _plan(session, situations[dossier_id], action, roles=roles, note=note, now=now, calendar=calendar)
+        if dossier_id in situations
+        else Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",))
+        for dossier_id in dossier_ids
+    ]
+    moves = [p for p in plans if isinstance(p, _Move)]
+    numbered = [m.situation for m in moves if m.numbers]
+    if numbered:  # the counters before any dossier (see lock_counters)
+        lock_counters(session, _series(session, numbered), numbering_year(now, timezone))
+    written = _write_moves(session, moves)
+    outcomes: list[Outcome] = []
+    events: list[dict] = []
+    trail: list[Change] = []
+    for planned in plans:
+        if isinstance(planned, Outcome):
+            outcomes.append(planned)
+        elif planned.situation.dossier.id not in written:
+            outcomes.append(planned.refused(_moved_by_someone_else(session, planned.situation.dossier.id, timezone)))
+        else:
+            event, change = _record(planned, actor_id, now)
+            events.append(event)
+            trail.append(change)
+            outcomes.append(_moved(session, planned, now, timezone, describe_permit))
+    if events:
+        session.execute(insert(StageEvent), events)
+        write(session, trail, now=now)
     return outcomes
 
 
