@@ -28,6 +28,7 @@ from app.views.documents import register_document_helpers
 from app.views.papers import register_paper_helpers
 from app.views.reports import register_report_helpers
 from app.views.timeline import register_dossier_page_helpers
+from app.views.workbench import register_workbench_helpers
 from config import BASE_DIR, Config
 
 
@@ -61,6 +62,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_template_helpers(app)
     register_dossier_page_helpers(app)
     register_document_helpers(app)
+    register_workbench_helpers(app)
     register_paper_helpers(app)
     register_report_helpers(app)
     register_audit_helpers(app)

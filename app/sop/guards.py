@@ -23,14 +23,19 @@ def missing_documents(
     ]
 
 
-def missing_fields(stage: Stage, dossier: Dossier) -> list[str]:
-    """Fields the stage names in its SOP file (e.g. the company's legality at ENTRY_DATA)."""
-    missing = []
+def empty_fields(stage: Stage, dossier: Dossier) -> list[str]:
+    """Names (FIELD_CHECKS keys) of the fields the stage names in its SOP file (e.g. the company's
+    legality at ENTRY_DATA) that are still empty."""
+    empty = []
     for name in stage.required_fields or ():
         value = FIELD_CHECKS[name].read(dossier)
         if value is None or (isinstance(value, str) and not value.strip()):
-            missing.append(f"Isian belum diisi: {FIELD_CHECKS[name].label}")
-    return missing
+            empty.append(name)
+    return empty
+
+
+def missing_fields(stage: Stage, dossier: Dossier) -> list[str]:
+    return [f"Isian belum diisi: {FIELD_CHECKS[name].label}" for name in empty_fields(stage, dossier)]
 
 
 def missing_items(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs
 
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, g, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
@@ -292,6 +292,17 @@ class DossierView(LoketModelView):
             filters=filters,
             modelview_name=related_view.__class__.__name__,
         )
+
+    def post_add(self, item: Dossier) -> None:
+        g.added_dossier_id = item.id
+
+    def post_add_redirect(self):  # noqa: ANN201
+        """A new dossier opens on its own page, with its receipt number and the receipt to print:
+        the clerk's next steps (its papers, its move) are there."""
+        added = g.pop("added_dossier_id", None)
+        if added is None:
+            return super().post_add_redirect()
+        return redirect(url_for(".show", pk=added, baru=1))
 
     def pre_add(self, item: Dossier) -> None:
         actor_id = current_user.id if current_user.is_authenticated else None

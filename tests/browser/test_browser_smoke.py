@@ -48,8 +48,7 @@ def test_front_office_uploads_a_document_and_prints_the_receipt(browser, live_se
     context, page = _logged_in_page(browser, base)
     try:
         page.goto(f"{base}/dossierview/show/{dossier_id}")
-        form = page.locator("#dossier-documents form")
-        form.locator("select[name=requirement_id]").select_option(label="Profil perusahaan")
+        form = page.locator("#dossier-documents tr", has_text="Profil perusahaan").locator("form")
         form.locator("input[type=file]").set_input_files(files=[{
             "name": "profil.pdf", "mimeType": "application/pdf",
             "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",

@@ -1,0 +1,76 @@
+"""The dossier page is the workbench: a new dossier lands there with its receipt; its parties and
+what the stage still needs are one click away; each requirement has its own upload slot."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Dossier, PermitType
+from tests.conftest import post_form
+from tests.factories import make_applicant, make_company, make_dossier
+from tests.web.helpers import indonesian, page_text
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+
+
+def test_a_new_dossier_opens_on_its_page_with_its_receipt_number_and_the_receipt_to_print(app, login_as):
+    with app.app_context():
+        company = make_company()
+        applicant = make_applicant(company)
+        form = dict(permit_type=db.session.scalar(select(PermitType.id)), company_nib=company.nib,
+                    applicant_nik=applicant.nik)
+        company_id = company.id
+    client = login_as("Front Office")
+    response = post_form(client, "/dossierview/add", form)
+    with app.app_context():
+        dossier = db.session.scalar(select(Dossier).where(Dossier.company_id == company_id))
+        receipt, dossier_id = dossier.receipt_number, dossier.id
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/dossierview/show/{dossier_id}?baru=1")
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert indonesian(app, "Dossier saved. Receipt number: %(number)s", number=receipt) in page_text(page)
+    link = re.search(r'id="print-receipt" href="([^"]+)"', html).group(1)
+    receipt_pdf = client.get(link)
+    assert receipt_pdf.status_code == 200 and receipt_pdf.mimetype == "application/pdf"
+
+
+def test_the_page_links_the_parties_and_offers_edits_only_to_who_may_edit(app, login_as):
+    with app.app_context():
+        dossier = make_dossier()
+        dossier_id, company_id, applicant_id = dossier.id, dossier.company_id, dossier.applicant_id
+        company_name = dossier.company.name
+    front = login_as("Front Office").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
+    assert f'href="/companyview/show/{company_id}">{company_name}</a>' in front
+    for url in (f"/companyview/edit/{company_id}", f"/applicantview/edit/{applicant_id}",
+                f"/dossierview/edit/{dossier_id}"):
+        assert url in front
+    kasi = login_as("Kasi Perizinan").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
+    assert f"/companyview/show/{company_id}" in kasi
+    assert "/companyview/edit/" not in kasi and "/dossierview/edit/" not in kasi
+
+
+def test_a_field_the_stage_still_needs_links_to_the_form_that_fills_it(app, login_as):
+    with app.app_context():
+        dossier = make_dossier(make_company(deed_number=None, deed_date=None), stage_code="ENTRY_DATA")
+        dossier_id, company_id = dossier.id, dossier.company_id
+    page = login_as("Front Office").get(f"/dossierview/show/{dossier_id}")
+    html = page.get_data(as_text=True)
+    missing = html.split('id="dossier-missing-fields"', 1)[1].split("</ul>", 1)[0]
+    assert "Nomor akta pendirian" in missing and "Tanggal akta pendirian" in missing
+    assert f'href="/companyview/edit/{company_id}"' in missing
+
+
+def test_each_requirement_has_its_own_upload_slot(app, login_as):
+    with app.app_context():
+        dossier = make_dossier()
+        requirement_ids = {r.id for r in db.session.scalar(select(PermitType)).requirements}
+        dossier_id = dossier.id
+    html = login_as("Front Office").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
+    slots = {int(i) for i in re.findall(r'name="requirement_id" value="(\d+)"', html)}
+    assert slots == requirement_ids
+    assert 'name="requirement_id" value' not in login_as("Kasi Perizinan").get(
+        f"/dossierview/show/{dossier_id}").get_data(as_text=True)
