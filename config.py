@@ -83,6 +83,9 @@ class Config:
     OFFICE_CLOSES = "16:00"
     OFFICE_REGENCY_CODE = "61.08"
     OFFICE_NAME = "DPMPTSPTK Kabupaten Landak"
+    # The counter's hours as the public status page tells applicants; keep it in step with the two above,
+    # which the SLA clock counts by.
+    OFFICE_HOURS = os.environ.get("LOKET_OFFICE_HOURS", "Senin–Jumat 07.30–16.00 WIB")
     SOP_DIR = str(BASE_DIR / "seed" / "sop")
 
     # Report jobs (app.jobs): Huey on SQLite in the instance folder, or on Redis with REDIS_URL.

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Dossier, DossierStatus, Permit, PermitType, Stage
+from app.models import Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
 from app.sop.calendar import as_utc
+from app.sop.fields import FIELD_CHECKS
+from app.sop.guards import empty_fields, unverified_requirements
+from app.sop.machine import MISSING_MARK, Action, load_situation
+
 
 
 class PermitStanding(str, enum.Enum):
@@ -39,12 +43,27 @@ class PermitCheck:
 
 
 @dataclass(frozen=True)
+class ReturnHelp:
+    """What a returned applicant must bring: only what the return letter already told them."""
+
+    reason: str  # the officer's reason, written for the applicant and printed on the letter
+    documents: tuple[str, ...]  # requirement names still without a verified document
+    fields: tuple[str, ...]  # labels of entries still blank (never their values)
+
+
+@dataclass(frozen=True)
 class DossierStatusCheck:
     receipt_number: str
     permit_type: str
     stage: str
     status: str  # DossierStatus value
     promised_at: dt.datetime | None
+    returned: ReturnHelp | None = None  # set while the dossier is back with the applicant
+    permit: PermitCheck | None = None  # set once the permit is numbered
+
+    @property
+    def ready_to_collect(self) -> bool:
+        return self.status == DossierStatus.ISSUED.value and self.permit is not None and self.permit.stands
 
 
 def check_permit(session: Session, token: str, today: dt.date, tz: dt.tzinfo) -> PermitCheck | None:
@@ -75,16 +94,37 @@ def check_permit(session: Session, token: str, today: dt.date, tz: dt.tzinfo) ->
                        row.valid_until, standing, revoked_on, row.successor, row.successor_token, row.predecessor)
 
 
-def check_dossier(session: Session, receipt_number: str) -> DossierStatusCheck | None:
+def check_dossier(session: Session, receipt_number: str, today: dt.date, tz: dt.tzinfo) -> DossierStatusCheck | None:
     row = session.execute(
-        select(Dossier.receipt_number, PermitType.name.label("type_name"), Stage.name.label("stage_name"),
-               Dossier.status, Dossier.due_at)
+        select(Dossier.id, Dossier.receipt_number, PermitType.name.label("type_name"), Stage.name.label("stage_name"),
+               Dossier.status, Dossier.due_at, Permit.token)
         .join(PermitType, PermitType.id == Dossier.permit_type_id)
         .join(Stage, Stage.id == Dossier.stage_id)
+        .outerjoin(Permit, Permit.dossier_id == Dossier.id)
         .where(Dossier.receipt_number == receipt_number.strip().upper())
     ).first()
     if row is None:
         return None
     final = row.status in (DossierStatus.REJECTED.value, DossierStatus.ARCHIVED.value)
+    returned = _return_help(session, row.id) if row.status == DossierStatus.RETURNED.value else None
+    permit = check_permit(session, row.token, today, tz) if row.token is not None else None
     return DossierStatusCheck(row.receipt_number, row.type_name, row.stage_name, row.status,
-                              None if final else row.due_at)
+                              None if final else row.due_at, returned, permit)
+
+
+def _return_help(session: Session, dossier_id: int) -> ReturnHelp:
+    """The reason of the latest return, and what the engine's gate still finds missing at this
+    stage (mandatory requirements due by it, the fields it names): the list the return letter
+    printed, less what the office has verified since."""
+    situation = load_situation(session, dossier_id)
+    note = session.scalar(
+        select(StageEvent.note)
+        .where(StageEvent.dossier_id == dossier_id, StageEvent.action == Action.RETURN.value)
+        .order_by(StageEvent.occurred_at.desc(), StageEvent.id.desc())
+        .limit(1)
+    )
+    documents = unverified_requirements(situation.stage, situation.requirements,
+                                        set(situation.verified_requirement_ids))
+    fields = empty_fields(situation.stage, situation.dossier)
+    return ReturnHelp((note or "").partition(MISSING_MARK)[0].strip(), tuple(r.name for r in documents),
+                      tuple(FIELD_CHECKS[name].label for name in fields))

@@ -13,14 +13,19 @@ from app.sop.fields import FIELD_CHECKS
 def missing_documents(
     stage: Stage, requirements: Iterable[RequirementType], verified_requirement_ids: set[int]
 ) -> list[str]:
+    """What unverified_requirements finds, as the gate says it."""
+    return [f"Dokumen belum ada atau belum diverifikasi: {req.name}"
+            for req in unverified_requirements(stage, requirements, verified_requirement_ids)]
+
+
+def unverified_requirements(
+    stage: Stage, requirements: Iterable[RequirementType], verified_requirement_ids: set[int]
+) -> list[RequirementType]:
     """Mandatory requirements due by this stage without a verified document, in the order given
     (the SOP's: callers pass requirements ordered by seq)."""
     seq = stage.seq
-    return [
-        f"Dokumen belum ada atau belum diverifikasi: {req.name}"
-        for req in requirements
-        if req.id not in verified_requirement_ids and req.is_mandatory and req.due_stage.seq <= seq
-    ]
+    return [req for req in requirements
+            if req.id not in verified_requirement_ids and req.is_mandatory and req.due_stage.seq <= seq]
 
 
 def empty_fields(stage: Stage, dossier: Dossier) -> list[str]:

@@ -48,6 +48,9 @@ class Action(str, enum.Enum):
 
 
 NEEDS_REASON = frozenset({Action.RETURN, Action.REJECT})
+# A return's note: the officer's reason, then this mark and the gate's missing items ("a; b"),
+# which the return letter and the public status page split apart again.
+MISSING_MARK = "\nKekurangan: "
 FINAL_STATUSES = frozenset({DossierStatus.REJECTED.value, DossierStatus.ARCHIVED.value})
 _STATUS_WORDS = {
     DossierStatus.REJECTED.value: "ditolak",
@@ -243,7 +246,7 @@ def _plan(
     to_stage, new_status = _destination(situation, action)
     if action is Action.RETURN:
         missing = situation.missing()
-        note = note + ("\nKekurangan: " + "; ".join(missing) if missing else "")
+        note = note + (MISSING_MARK + "; ".join(missing) if missing else "")
     # Only moving forward into the numbering stage numbers, and only once.
     numbers = action is Action.ADVANCE and _issues(to_stage)
     assert not (numbers and situation.permit_number), "a dossier is numbered once"

@@ -163,7 +163,8 @@ class PublicView(BaseView):
     @expose("/status", methods=["GET"])
     def status(self):  # noqa: ANN201
         number = (request.args.get("nomor") or "").strip()[:30]
-        check = check_dossier(db.session, number) if number else None
+        now = office_now()
+        check = check_dossier(db.session, number, now.date(), now.tzinfo) if number else None
         return self.render_template(
             "loket/public_status.html", number=number, check=check,
             status_label=str(DOSSIER_STATUSES.get(check.status, "")) if check else "",
