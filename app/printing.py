@@ -19,12 +19,13 @@ from babel.dates import format_date, format_datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, StageEvent
+from app.models import Account, Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, Stage, StageEvent
+from app.models.account import role_names
 from app.people import full_name
 from app.regions import region_name
 from app.sop.calendar import as_utc
 from app.sop.intake import SUBMIT_ACTION
-from app.sop.machine import Action
+from app.sop.machine import MISSING_MARK, Action
 from app.sop.numbering import DescribePermit, Numbered
 from reports.papers import (
     InspectionReportPaper,
@@ -33,6 +34,7 @@ from reports.papers import (
     ReceiptPaper,
     ReturnLetterPaper,
     Signatory,
+    Signer,
     render_inspection_report,
     render_permit,
     render_receipt,
@@ -54,6 +56,12 @@ FILE_NAMES = {
     Paper.INSPECTION_REPORT: "bap-pemeriksaan-lapangan",
     Paper.PERMIT: "izin",
 }
+
+# The field inspection whose BAP this office prints, and the requirement its signed copy is filed under.
+INSPECTION_STAGE = "PEMERIKSAAN_LAPANGAN"
+INSPECTION_REPORT_REQUIREMENT = "BAP_PEMERIKSAAN_LAPANGAN"
+# What an officer of a desk signs as; other roles (Kasi Perizinan, Kepala Dinas ...) sign as themselves.
+SIGNING_TITLES = {"Front Office": "Petugas Front Office", "Back Office": "Petugas Back Office"}
 
 VALID_WHILE_OPERATING = (
     "Berlaku selama pemegang izin menjalankan kegiatan usahanya dan memenuhi ketentuan peraturan "
@@ -121,7 +129,7 @@ def print_paper(
     reason = unavailable(session, dossier, paper)
     if reason is not None:
         raise PaperUnavailable(reason)
-    pdf = _RENDERERS[paper](session, dossier, office)
+    pdf = _RENDERERS[paper](session, dossier, office, actor_id)
     session.execute(insert(PrintLog), [dict(
         dossier_id=dossier.id, paper=paper.value, printed_by_id=actor_id, printed_at=now,
         sha256=hashlib.sha256(pdf).hexdigest(),
@@ -168,19 +176,43 @@ def _received_documents(session: Session, dossier_id: int) -> tuple[str, ...]:
     return tuple(f"{doc.requirement_type.name} ({doc.original_filename})" for doc in documents)
 
 
-def _event(session: Session, dossier_id: int, action: str, latest: bool) -> StageEvent | None:
+def _event(
+    session: Session, dossier_id: int, action: str, latest: bool, from_stage_id: int | None = None
+) -> StageEvent | None:
     order = (StageEvent.occurred_at.desc(), StageEvent.id.desc()) if latest else (StageEvent.occurred_at, StageEvent.id)
+    stmt = select(StageEvent).where(StageEvent.dossier_id == dossier_id, StageEvent.action == action)
+    if from_stage_id is not None:
+        stmt = stmt.where(StageEvent.from_stage_id == from_stage_id)
     return session.scalar(
-        select(StageEvent)
-        .where(StageEvent.dossier_id == dossier_id, StageEvent.action == action)
-        .options(selectinload(StageEvent.actor))
+        stmt.options(
+            selectinload(StageEvent.actor), selectinload(StageEvent.from_stage), selectinload(StageEvent.to_stage)
+        )
         .order_by(*order)
         .limit(1)
     )
 
 
-def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
+def signer(session: Session, account: Account | None, role: str | None) -> Signer:
+    """The officer as a paper's signature prints them, signing as `role` (the role of the stage
+    they acted at; without one, a role of their own). Nobody known (imported records): the role
+    alone, with the name left to be written in."""
+    if role is None and account is not None:
+        role = min(role_names(session, account.id) - {"Admin"}, default=None)
+    title = SIGNING_TITLES.get(role, role) if role else "Petugas"
+    if account is None:
+        return Signer(title=title)
+    return Signer(title=title, name=full_name(account), nip=account.nip or "", position=account.position or "")
+
+
+def _stage(dossier: Dossier, code: str) -> Stage | None:
+    return next((stage for stage in dossier.permit_type.stages if stage.code == code), None)
+
+
+def _receipt(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:  # noqa: ARG001
+    # Signed by the officer who received the file: the one who opened the dossier.
     submitted = _event(session, dossier.id, SUBMIT_ACTION, latest=False)
+    first = min(dossier.permit_type.stages, key=lambda stage: stage.seq, default=None)
+    stage = (submitted.to_stage if submitted else None) or first
     return render_receipt(
         ReceiptPaper(
             receipt_number=dossier.receipt_number,
@@ -193,7 +225,7 @@ def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
             documents=_received_documents(session, dossier.id),
             promised_on=office.day(dossier.due_at) if dossier.due_at else "-",
             status_url=office.status_url(dossier.receipt_number),
-            officer_name=full_name(submitted.actor if submitted else None),
+            officer=signer(session, submitted.actor if submitted else None, stage.role_name if stage else None),
             fee_text="Tanpa Biaya" if not dossier.permit_type.fee else f"Rp{dossier.permit_type.fee:,.0f}".replace(",", "."),
         ),
         office.letterhead,
@@ -201,10 +233,9 @@ def _receipt(session: Session, dossier: Dossier, office: Office) -> bytes:
     )
 
 
-def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
+def _return_letter(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:  # noqa: ARG001
     returned = _event(session, dossier.id, Action.RETURN.value, latest=True)  # unavailable() saw one
-    # The engine appends "Kekurangan: a; b" to the officer's reason (app.sop.machine.apply).
-    reason, _, missing = (returned.note or "").partition("\nKekurangan: ")
+    reason, _, missing = (returned.note or "").partition(MISSING_MARK)
     return render_return_letter(
         ReturnLetterPaper(
             receipt_number=dossier.receipt_number,
@@ -214,7 +245,8 @@ def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
             permit_type_name=dossier.permit_type.name,
             missing=tuple(item for item in missing.split("; ") if item),
             reason=reason.strip(),
-            officer_name=full_name(returned.actor),
+            # Signed by the officer who returned it, as the officer of the stage it was returned from.
+            officer=signer(session, returned.actor, returned.from_stage.role_name if returned.from_stage else None),
             status_url=office.status_url(dossier.receipt_number),
         ),
         office.letterhead,
@@ -222,8 +254,26 @@ def _return_letter(session: Session, dossier: Dossier, office: Office) -> bytes:
     )
 
 
-def _inspection_report(session: Session, dossier: Dossier, office: Office) -> bytes:
+def _inspector(session: Session, dossier: Dossier, actor_id: int | None) -> Signer:
+    """Who signs the BAP: the officer printing it when they hold the inspection's role (they take
+    it to the site); otherwise the one who moved the dossier on from the inspection; otherwise
+    the line is left to be written in."""
+    stage = _stage(dossier, INSPECTION_STAGE)
+    role = stage.role_name if stage else "Tim Teknis"
+    if actor_id is not None and role in role_names(session, actor_id):
+        return signer(session, session.get(Account, actor_id), role)
+    inspected = (
+        _event(session, dossier.id, Action.ADVANCE.value, latest=True, from_stage_id=stage.id) if stage else None
+    )
+    return signer(session, inspected.actor if inspected else None, role)
+
+
+def _inspection_report(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:
     company = dossier.company
+    slot = next(
+        (r.name for r in dossier.permit_type.requirements if r.code == INSPECTION_REPORT_REQUIREMENT),
+        "Berita Acara Pemeriksaan Lapangan",
+    )
     return render_inspection_report(
         InspectionReportPaper(
             receipt_number=dossier.receipt_number,
@@ -237,13 +287,16 @@ def _inspection_report(session: Session, dossier: Dossier, office: Office) -> by
             applicant_phone=dossier.applicant.phone or "",
             vehicle_capacity=_count(dossier.vehicle_capacity, "kendaraan"),
             site_area=_count(dossier.site_area_m2, "m²"),
+            inspector=_inspector(session, dossier, actor_id),
+            requirement_name=slot,
         ),
         office.letterhead,
         office.paper_size,
     )
 
 
-def _permit(session: Session, dossier: Dossier, office: Office) -> bytes:  # noqa: ARG001 - frozen at issue
+def _permit(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:  # noqa: ARG001
+    # Frozen at issue: the permit's own snapshot, whoever prints it.
     permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))  # unavailable() saw it
     return render_permit(*printed_permit(permit.snapshot))
 

@@ -6,6 +6,7 @@ from flask_appbuilder.security.sqla import models as _fab_models  # noqa: F401  
 from sqlalchemy import MetaData
 
 from app.models import Base
+from app.security import officers as _officers  # noqa: F401  (ab_user's NIP and jabatan)
 
 
 def schema_metadata() -> list[MetaData]:

@@ -41,6 +41,17 @@ class Signatory:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """The officer who signs a paper for the act they did: what they sign as (the stage's role),
+    their name, NIP and jabatan. An empty name leaves the line to be written in by hand."""
+
+    title: str
+    name: str = ""
+    nip: str = ""
+    position: str = ""
+
+
+@dataclass(frozen=True)
 class ReceiptPaper:
     """Tanda Terima Berkas (SOP step 5). Dates arrive already written in Indonesian."""
 
@@ -54,7 +65,7 @@ class ReceiptPaper:
     documents: tuple[str, ...]
     promised_on: str
     status_url: str
-    officer_name: str
+    officer: Signer  # the officer who received the file and opened the dossier
     fee_text: str
 
 
@@ -69,13 +80,14 @@ class ReturnLetterPaper:
     permit_type_name: str
     missing: tuple[str, ...]
     reason: str
-    officer_name: str
+    officer: Signer  # the officer who returned the file
     status_url: str
 
 
 @dataclass(frozen=True)
 class InspectionReportPaper:
-    """BAP Pemeriksaan Lapangan: pre-filled with the application, the rest filled by hand."""
+    """BAP Pemeriksaan Lapangan: pre-filled with the application, the rest filled by hand. The
+    team signs this very paper and files it under the requirement named here."""
 
     receipt_number: str
     permit_type_name: str
@@ -88,6 +100,8 @@ class InspectionReportPaper:
     applicant_phone: str
     vehicle_capacity: str
     site_area: str
+    inspector: Signer  # the Tim Teknis officer inspecting; the team's other members write themselves in
+    requirement_name: str  # the upload slot the signed paper goes to
 
 
 @dataclass(frozen=True)

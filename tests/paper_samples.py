@@ -9,6 +9,7 @@ from reports.papers import (
     ReceiptPaper,
     ReturnLetterPaper,
     Signatory,
+    Signer,
 )
 
 LETTERHEAD = Letterhead(
@@ -33,7 +34,7 @@ RECEIPT = ReceiptPaper(
     documents=("Surat Permohonan", "Fotokopi KTP Penanggung Jawab", "Akta Pendirian Perusahaan", "Denah Lokasi Pool"),
     promised_on="12 Desember 2026",
     status_url=STATUS_URL,
-    officer_name="Maria Goreti",
+    officer=Signer(title="Petugas Front Office", name="Maria Goreti", nip="198703152010012004"),
     fee_text="Tanpa Biaya",
 )
 RETURN_LETTER = ReturnLetterPaper(
@@ -44,7 +45,7 @@ RETURN_LETTER = ReturnLetterPaper(
     permit_type_name="Izin Pool Kendaraan",
     missing=("Denah Lokasi Pool (tidak berskala)", "Bukti Sewa Lahan (masa sewa berakhir)"),
     reason="dokumen persyaratan belum lengkap.",
-    officer_name="Maria Goreti",
+    officer=Signer(title="Petugas Front Office", name="Maria Goreti", nip="198703152010012004"),
     status_url=STATUS_URL,
 )
 INSPECTION = InspectionReportPaper(
@@ -59,6 +60,8 @@ INSPECTION = InspectionReportPaper(
     applicant_phone="0812-5678-9012",
     vehicle_capacity="25 unit",
     site_area="1.200 m²",
+    inspector=Signer(title="Tim Teknis", name="Agustinus Dedi", nip="198204112006041003", position="Penguji Kendaraan"),
+    requirement_name="Berita Acara Pemeriksaan Lapangan (ditandatangani Tim Teknis)",
 )
 PERMIT = PermitPaper(
     permit_number="503/0123/DPMPTSPTK-IPK/XII/2026",

@@ -7,8 +7,9 @@ in a MetaData of its own, so neither create_all of our tables nor Alembic sees a
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from app.models.base import Base
 
@@ -23,6 +24,24 @@ ACCOUNT_TABLE = Table(
     Column("last_name", String(64), nullable=False),
     Column("email", String(320), nullable=False),
     Column("active", Boolean),
+    # What a signature on paper prints under the name (app.security.officers adds them to FAB's
+    # model and screens; migration 0014).
+    Column("nip", String(18)),
+    Column("position", String(100)),
+)
+# The roles an officer holds, read to know whether the one printing a paper may sign it.
+ROLE_TABLE = Table(
+    "ab_role",
+    ACCOUNT_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+)
+ACCOUNT_ROLE_TABLE = Table(
+    "ab_user_role",
+    ACCOUNT_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey(ACCOUNT_TABLE.c.id)),
+    Column("role_id", Integer, ForeignKey(ROLE_TABLE.c.id)),
 )
 
 
@@ -37,9 +56,18 @@ class Account(Base):
         return self.full_name or self.username
 
 
+def role_names(session: Session, account_id: int) -> set[str]:
+    """The names of the roles this account holds."""
+    return set(session.scalars(
+        select(ROLE_TABLE.c.name)
+        .join(ACCOUNT_ROLE_TABLE, ACCOUNT_ROLE_TABLE.c.role_id == ROLE_TABLE.c.id)
+        .where(ACCOUNT_ROLE_TABLE.c.user_id == account_id)
+    ))
+
+
 def create_all(bind: Engine | Connection) -> None:
-    """Every Loket table on a bare database (unit tests, benches), with a minimal ab_user to
-    point at; the app's schema comes from the migrations instead."""
+    """Every Loket table on a bare database (unit tests, benches), with a minimal ab_user (and
+    its roles) to point at; the app's schema comes from the migrations instead."""
     ACCOUNT_METADATA.create_all(bind)
     Base.metadata.create_all(bind)
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.audit import SYSTEM, Actor, Audited, actor_name, audit, set_actor, set_reason
 from app.extensions import db
+from app.security.officers import Officer
 
 # FAB writes these on every login; they are bookkeeping, not changes of the account.
 _USER_BOOKKEEPING = frozenset({
@@ -34,8 +35,11 @@ def _start_request() -> None:
 
 
 def init_audit(app: Flask) -> None:
-    audit(User, Audited("ab_user", skip=_USER_BOOKKEEPING, secret=frozenset({"password"}),
-                        collections={"roles": lambda role: role.name, "groups": lambda group: group.name}))
+    # FAB's screens and sign-ins load users as Officer (app.security.officers), its relations as User.
+    users = Audited("ab_user", skip=_USER_BOOKKEEPING, secret=frozenset({"password"}),
+                    collections={"roles": lambda role: role.name, "groups": lambda group: group.name})
+    audit(User, users)
+    audit(Officer, users)
     audit(Role, Audited("ab_role", collections={
         "permissions": lambda pv: f"{pv.permission.name} {pv.view_menu.name}",
     }))

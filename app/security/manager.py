@@ -6,7 +6,8 @@ the signed-in user with roles and groups in one SELECT instead of three.
 
 FAB's own screens (users, roles, groups, permissions) are FAB's view classes with Loket's guard
 against malformed requests (app.views.base.CrudGuard), under FAB's class names, so that their
-URLs, endpoints and permissions stay FAB's.
+URLs, endpoints and permissions stay FAB's. Its user is app.security.officers.Officer (FAB's
+user with the NIP and jabatan a signature prints), on the user screens and the own-info form.
 """
 from __future__ import annotations
 
@@ -32,11 +33,35 @@ from sqlalchemy.orm import joinedload
 from app.models import SessionGeneration
 from app.request_cache import request_cache
 from app.security.accounts import cookie_session_is_current, end_sessions, record_sign_in, sign_in_wait, start_session
+from app.security.officers import OFFICER_FIELDS, OFFICER_LABELS, Officer, OfficerInfoEdit, nip_field, position_field
 from app.views.base import CrudGuard
 
 
+def _with_officer_fields(fieldsets: list) -> list:
+    """FAB's fieldsets with the NIP and jabatan after the e-mail (Personal Info)."""
+    return [
+        (title, {**spec, "fields": [*spec["fields"], *OFFICER_FIELDS]} if "email" in spec["fields"] else spec)
+        for title, spec in fieldsets
+    ]
+
+
 class UserDBModelView(CrudGuard, fab_views.UserDBModelView):
-    pass
+    label_columns = {**fab_views.UserDBModelView.label_columns, **OFFICER_LABELS}
+    # After FAB's first_name, last_name, username, active, email.
+    add_columns = [*fab_views.UserDBModelView.add_columns[:5], *OFFICER_FIELDS,
+                   *fab_views.UserDBModelView.add_columns[5:]]
+    edit_columns = [*fab_views.UserDBModelView.edit_columns[:5], *OFFICER_FIELDS,
+                    *fab_views.UserDBModelView.edit_columns[5:]]
+    add_form_extra_fields = {
+        **fab_views.UserDBModelView.add_form_extra_fields, "nip": nip_field(), "position": position_field(),
+    }
+    edit_form_extra_fields = {"nip": nip_field(), "position": position_field()}
+    show_fieldsets = _with_officer_fields(fab_views.UserDBModelView.show_fieldsets)
+    user_show_fieldsets = _with_officer_fields(fab_views.UserDBModelView.user_show_fieldsets)
+
+
+class UserInfoEditView(fab_views.UserInfoEditView):
+    form = OfficerInfoEdit
 
 
 class RoleModelView(CrudGuard, fab_views.RoleModelView):
@@ -74,7 +99,9 @@ def _asker() -> tuple[str, object] | None:
 
 
 class LoketSecurityManager(SecurityManager):
+    user_model = Officer
     userdbmodelview = UserDBModelView
+    userinfoeditview = UserInfoEditView
     rolemodelview = RoleModelView
     groupmodelview = UserGroupModelView
     permissionmodelview = PermissionModelView

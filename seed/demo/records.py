@@ -27,7 +27,7 @@ REQUIREMENT_FILES = {
     "AKTA_PENDIRIAN": "akta_pendirian", "NIB": "nib_oss", "NPWP": "npwp_perusahaan",
     "KTP_PENANGGUNG_JAWAB": "ktp_penanggung_jawab", "BUKTI_PENGUASAAN_LAHAN": "sertifikat_lahan_pool",
     "DENAH_LOKASI": "denah_lokasi_pool", "DAFTAR_KENDARAAN": "daftar_kendaraan_stnk",
-    "REKOMENDASI_ANDALALIN": "rekomendasi_andalalin",
+    "REKOMENDASI_ANDALALIN": "rekomendasi_andalalin", "BAP_PEMERIKSAAN_LAPANGAN": "bap_pemeriksaan_lapangan",
 }
 P_OPTIONAL_DOCUMENT = 0.4
 

@@ -77,7 +77,8 @@ def test_receipt_shows_number_date_people_permit_documents_and_promise() -> None
         RECEIPT.company_nib,
         RECEIPT.permit_type_name,
         RECEIPT.promised_on,
-        RECEIPT.officer_name,
+        RECEIPT.officer.name,
+        f"NIP. {RECEIPT.officer.nip}",
         RECEIPT.fee_text,
         "PEMERINTAH KABUPATEN LANDAK",
         LETTERHEAD.address,
@@ -95,7 +96,9 @@ def test_return_letter_lists_what_is_missing_and_why() -> None:
         RETURN_LETTER.company_name,
         RETURN_LETTER.permit_type_name,
         RETURN_LETTER.reason,
-        RETURN_LETTER.officer_name,
+        RETURN_LETTER.officer.title,
+        RETURN_LETTER.officer.name,
+        f"NIP. {RETURN_LETTER.officer.nip}",
         *RETURN_LETTER.missing,
     ):
         assert flat(expected) in text

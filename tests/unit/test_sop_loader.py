@@ -78,7 +78,9 @@ def test_sop_76_is_loaded_as_the_document_states(session, sop_dir):
     assert by_code["PENGARSIPAN"].role_name == "Arsiparis"
 
     requirements = permit.requirements
-    assert len(requirements) == 10
+    assert len(requirements) == 11
+    bap = requirements[-1]
+    assert (bap.code, bap.is_mandatory, bap.due_stage.code) == ("BAP_PEMERIKSAAN_LAPANGAN", True, "PEMERIKSAAN_LAPANGAN")
     optional = [r.code for r in requirements if not r.is_mandatory]
     assert optional == ["REKOMENDASI_ANDALALIN"]
 

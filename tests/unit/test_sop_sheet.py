@@ -85,7 +85,7 @@ def test_export_then_import_reproduces_the_seeded_sop_76(session, tmp_path):
             step.issues_permit, step.reject_role, step.resume_role,
         ) == stage_row(stage)
     assert [s.code for s in d.steps if s.reject_role] == ["PEMERIKSAAN_KASI", "PARAF_KABID", "PENANDATANGANAN"]
-    assert len(d.requirements) == len(permit.requirements) == 10
+    assert len(d.requirements) == len(permit.requirements) == 11
     for req, requirement in zip(d.requirements, permit.requirements):
         assert (req.seq, req.code, req.name, req.mandatory, req.due_stage) == requirement_row(requirement)
 
@@ -167,6 +167,9 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
     assert [c.value for c in requirements[3]] == ["No", "Kode", "Persyaratan", "Wajib", "Diperiksa Sampai Tahap"]
     assert [c.value for c in requirements[13]] == [
         10, "REKOMENDASI_ANDALALIN", permit.requirements[9].name, "Tidak", "PEMERIKSAAN_LAPANGAN",
+    ]
+    assert [c.value for c in requirements[14]] == [
+        11, "BAP_PEMERIKSAAN_LAPANGAN", permit.requirements[10].name, "Ya", "PEMERIKSAAN_LAPANGAN",
     ]
 
 
