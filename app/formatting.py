@@ -10,6 +10,16 @@ from lokal import format_rupiah
 
 from app.office import office_calendar
 
+EMPTY = "\u2014"  # an em dash: what a page shows for a field with no value
+
+
+def or_dash(value: object) -> object:
+    """The value, or "—" when there is none (None, or text of only spaces): the 'or_dash' filter
+    of every show and list widget, so no page prints "None"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return EMPTY
+    return value
+
 
 def format_day(value: dt.date | dt.datetime | None) -> str:
     if value is None:

@@ -56,6 +56,12 @@ def label(labels: dict[str, object], code: str | None) -> str:
     """The label of a code, or the code itself when it has none."""
     return str(labels.get(code, code)) if code is not None else ""
 
+
+def translated(labels: dict[str, object]) -> dict[str, str]:
+    """Code -> label as text in the current locale. Call it when the text is needed, never at
+    import: outside a request or job nothing says which language, and the English msgid would stay."""
+    return {code: str(text) for code, text in labels.items()}
+
 # The audit trail (app.models.AuditEntry): what kind of record, what happened, through what.
 AUDIT_ENTITIES: dict[str, object] = {
     "company": _l("Company"),

@@ -64,7 +64,8 @@ for filename, lineno, msg, comments, ctx in extract_from_dir(".", method_map, op
 fab_dir = Path(flask_appbuilder.__file__).resolve().parent
 fab_version = getattr(flask_appbuilder, "__version__", "?")
 note = f"Flask-AppBuilder {fab_version}"
-fab_kw = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "__": None}
+# lazy_formatter_gettext: FAB's user form help texts ("The user group on the application, ...").
+fab_kw = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "__": None, "lazy_formatter_gettext": (1,)}
 fab_map = [("translations/**", "ignore"), ("**.py", "python"), ("**/templates/**.html", "jinja2")]
 fab_opts = {"**/templates/**.html": {"extensions": "jinja2.ext.do"}}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import force_locale, get_locale
 from flask_login import login_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -172,7 +173,8 @@ def _grid_export(context: JobContext, parameters: dict[str, Any], out: Path, pro
     user = db.session.get(User, parameters.get("user_id"))
     if view is None or user is None:
         raise ReportRefused("Daftar atau pengguna untuk ekspor ini tidak ada lagi.")
-    with app.test_request_context(f"/?{parameters.get('args', '')}"):
+    locale = str(get_locale())  # the runner's; the request below would otherwise pick its own
+    with app.test_request_context(f"/?{parameters.get('args', '')}"), force_locale(locale):
         login_user(user)
         progress(0, grid_count(view))
         write_grid(out, parameters.get("title") or "data", grid_headers(view), grid_rows(view),

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
-from app.labels import DOSSIER_STATUSES
+from app.labels import DOSSIER_STATUSES, translated
 from app.models import Applicant, Company, Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.machine import Action
@@ -26,7 +26,6 @@ from app.sop.sla import StageEventLike, return_pauses, stage_durations, working_
 from reports.excel_register import RegisterRow, StageSummary
 
 CHUNK = 2000
-_LABELS = {code: str(label) for code, label in DOSSIER_STATUSES.items()}
 
 
 def month_bounds(year: int, month: int, timezone: str) -> tuple[dt.datetime, dt.datetime]:
@@ -128,6 +127,7 @@ def _chunk_rows(
     summary: SummaryCollector,
 ) -> Iterator[RegisterRow]:
     zone = ZoneInfo(timezone)
+    statuses = translated(DOSSIER_STATUSES)  # in the job's locale (app.jobs.runner)
     events = histories(session, ids)
     found = {
         row.id: row for row in session.connection().execute(
@@ -163,7 +163,7 @@ def _chunk_rows(
             npwp=row.npwp,
             permit_type=row.permit_type,
             stage=row.stage,
-            status=_LABELS.get(row.status, row.status),
+            status=statuses.get(row.status, row.status),
             permit_number=row.number,
             issued_on=row.issued_on,
             working_days=round(spent / calendar.day_minutes, 1),

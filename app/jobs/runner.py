@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from app.audit import SYSTEM, Actor, actor_name, changes_by
 from app.extensions import db
 from app.jobs.context import JobContext, ReportRefused
 from app.jobs.kinds import KINDS
+from app.jobs.submit import LOCALE_KEY
 from app.models import ImportBatch, ImportStatus, JobStatus, ReportJob
 from app.private_files import FILE_MODE, private_dir, private_file
 from app.sop.calendar import as_utc
@@ -130,8 +132,10 @@ def run_job(job_id: int, worker: str) -> None:
     # What a job changes (a register book's page numbers) is its requester's doing.
     requester = job.requested_by
     actor = Actor(requester.id, actor_name(requester.username, requester.full_name), None, "job") if requester else SYSTEM
+    # Labels in the file (statuses, titles) in the requester's language, not the msgid's English.
+    locale = (job.parameters or {}).get(LOCALE_KEY) or current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
-        with changes_by(db.session, actor=actor):
+        with force_locale(locale), changes_by(db.session, actor=actor):
             download_name = kind.build(JobContext.current(), dict(job.parameters), part,
                                        _progress_of(job_id, attempt))
         os.chmod(part, FILE_MODE)  # a builder that wrote a new file in its place made it by the umask

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.audit import set_reason
 from app.audit.listener import pending_refusal
 from app.changes import ChangeRefused, in_use_refusal
+from app.dates import indonesian_dates
 from app.extensions import db
 from app.formatting import format_day, format_moment
 from app.forms import reason_field
@@ -233,6 +234,12 @@ class LoketModelView(CrudGuard, PagedList, ModelView):
             }
             self.edit_columns = [*self.edit_columns, "change_reason"]
         super().__init__(**kwargs)
+
+    def _init_forms(self) -> None:
+        super()._init_forms()
+        # Dates typed and shown as dd/mm/yyyy in an Indonesian picker (app.dates), not FAB's ISO one.
+        indonesian_dates(self.add_form)
+        indonesian_dates(self.edit_form)
 
     def pre_update(self, item: object) -> None:
         """The form checked the reason and the frozen fields; the same rules are asked again on

@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,11 @@ from app.spreadsheets.writing import write_error_workbook, write_template
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _slug(title: str) -> str:
+    """A file name from what staff read: "Perusahaan" -> "perusahaan" (templat-perusahaan.xlsx)."""
+    return re.sub(r"[^0-9A-Za-z]+", "-", title).strip("-").lower() or "data"
 
 
 def import_specs() -> dict[str, ImportSpec]:
@@ -92,7 +98,8 @@ class SpreadsheetImportView(BaseView):
         out = io.BytesIO()
         write_template(out, spec.columns, title=str(spec.title))
         out.seek(0)
-        return send_file(out, as_attachment=True, download_name=f"templat-{entity}.xlsx", mimetype=XLSX)
+        name = f"templat-{_slug(str(spec.title))}.xlsx"  # templat-perusahaan.xlsx, in the user's language
+        return send_file(out, as_attachment=True, download_name=name, mimetype=XLSX)
 
     @expose("/preview", methods=["POST"])
     @has_access
