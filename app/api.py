@@ -6,9 +6,10 @@ names, so a role's grant covers screen and API alike. OpenAPI: /api/v1/_openapi.
 
 A change of a received dossier, or of a company or applicant named on one, needs a reason: the
 `X-Change-Reason` header (percent-encoded UTF-8 where it is not plain ASCII). A refused change
-(no reason, a field its issued permit printed, a record still in use) answers 422 with the
-reason in Indonesian, and nothing is written; one the database itself refuses answers 409 (a
-unique value taken, a reference) or 422, in Indonesian, without the SQL or its values.
+(no reason, a field its issued permit printed, a record still in use, a desa/kelurahan outside
+its kecamatan) answers 422 with the reason in Indonesian, and nothing is written; one the
+database itself refuses answers 409 (a unique value taken, a reference) or 422, in Indonesian,
+without the SQL or its values.
 
 A malformed request (a `q` that is not rison, a page below 0 or past a million, an unknown sort
 column or filter, a row id that is no number) answers 400 or 404; a page holds at most
@@ -43,6 +44,7 @@ from werkzeug.exceptions import BadRequest
 from app.audit import set_reason
 from app.audit.listener import pending_refusal
 from app.changes import ChangeRefused, in_use_refusal
+from app.errors import ERROR_TEXTS
 from app.models import (
     Applicant,
     Company,
@@ -55,6 +57,7 @@ from app.models import (
     StageEvent,
 )
 from app.office import office_calendar
+from app.regions import region_refusal
 from app.security import roles
 from app.sop.intake import open_dossier
 from app.validators import (
@@ -233,6 +236,10 @@ class LoketRestApi(ModelRestApi):
         blueprint.before_request(self._refuse_malformed_request)
         return blueprint
 
+    def response_403(self) -> Response:
+        # FAB's own answer is the English "Forbidden": the same words as the 403 page instead.
+        return self.response(403, message=str(ERROR_TEXTS[403].message))
+
     def _refuse_malformed_request(self) -> Response | None:
         """Before FAB reads the request: a row id that is no number, or a `q` FAB's parser would
         fail on with a 500."""
@@ -339,6 +346,22 @@ class CompanyApi(LoketRestApi):
         "name", "legal_form", "nib", "npwp", "deed_number", "deed_date", "sk_kemenkumham",
         "address", "kecamatan_code", "desa_code", "phone", "email",
     ]
+
+    def _refuse_unfit_region(self, item: Company) -> None:
+        refusal = region_refusal(current_app.config["OFFICE_REGENCY_CODE"], item.kecamatan_code, item.desa_code)
+        if refusal is not None:
+            raise ChangeRefused(str(refusal))
+
+    def pre_add(self, item: Company) -> None:
+        self._refuse_unfit_region(item)
+        super().pre_add(item)
+
+    def pre_update(self, item: Company) -> None:
+        # Checked when the request sets either code, so an older record's other fields stay editable.
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and body.keys() & {"kecamatan_code", "desa_code"}:
+            self._refuse_unfit_region(item)
+        super().pre_update(item)
 
 
 class ApplicantApi(LoketRestApi):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, Select2Widget
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import exists, select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import ValidationError
@@ -13,7 +14,7 @@ from wtforms.validators import ValidationError
 from app.changes import frozen_refusal, needs_reason, reason_refusal
 from app.extensions import db
 from app.models import Dossier
-from app.regions import desa_choices, kecamatan_choices
+from app.regions import desa_of, in_kecamatan, is_desa, kecamatan_choices
 from app.validators import InvalidValue
 
 
@@ -46,20 +47,53 @@ def kecamatan_field(label: object) -> SelectField:
     )
 
 
+KECAMATAN_FIELD = "kecamatan_code"  # the field a desa select follows, on the same form
+
+
+def _chosen_kecamatan(form) -> str | None:  # noqa: ANN001
+    return form[KECAMATAN_FIELD].data if form is not None and KECAMATAN_FIELD in form else None
+
+
+class DesaWidget(Select2Widget):
+    """A select2 of the chosen kecamatan's desa; app/static/loket/regions.js lists another
+    kecamatan's (from RegionView.desa) when the officer changes the kecamatan."""
+
+    def __init__(self) -> None:
+        super().__init__(extra_classes="loket-desa")
+
+    def __call__(self, field: SelectField, **kwargs: object) -> Markup:
+        form = field._form
+        if form is not None and KECAMATAN_FIELD in form:
+            kwargs["data-kecamatan-select"] = form[KECAMATAN_FIELD].id
+        kwargs["data-options-url"] = url_for("RegionView.desa")
+        kwargs["data-msg-error"] = str(_l("The list of desa/kelurahan did not load; choose the kecamatan again."))
+        script = url_for("static", filename="loket/regions.js")
+        return Markup(f'{super().__call__(field, **kwargs)}<script src="{escape(script)}"></script>')
+
+
 def desa_field(label: object) -> SelectField:
+    """Any desa of the regency is a valid value (desa_in_kecamatan says plainly when it does not
+    fit the kecamatan), but only the chosen kecamatan's are listed."""
     return SelectField(
         label,
-        choices=lambda: _with_blank(desa_choices(current_app.config["OFFICE_REGENCY_CODE"])),
-        widget=Select2Widget(),
-        validate_choice=True,
+        choices=lambda form, _field: _with_blank(
+            desa_of(current_app.config["OFFICE_REGENCY_CODE"], _chosen_kecamatan(form))),
+        widget=DesaWidget(),
+        validate_choice=False,
         validators=[desa_in_kecamatan],
     )
 
 
 def desa_in_kecamatan(form, field) -> None:  # noqa: ANN001
-    """The desa must lie in the chosen kecamatan (its code starts with the kecamatan's)."""
-    kecamatan = form.kecamatan_code.data if hasattr(form, "kecamatan_code") else None
-    if field.data and kecamatan and not field.data.startswith(kecamatan + "."):
+    """The desa must be one of the regency's and lie in the chosen kecamatan."""
+    if not field.data:
+        return
+    if not is_desa(current_app.config["OFFICE_REGENCY_CODE"], field.data):
+        raise ValidationError(str(_l("Desa/kelurahan %(code)s is not in this regency.", code=field.data)))
+    kecamatan = _chosen_kecamatan(form)
+    if not kecamatan:
+        raise ValidationError(str(_l("A desa/kelurahan needs its kecamatan: choose the kecamatan first.")))
+    if not in_kecamatan(field.data, kecamatan):
         raise ValidationError(str(_l("This desa/kelurahan is not in the chosen kecamatan.")))
 
 

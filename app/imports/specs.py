@@ -22,7 +22,7 @@ from app.changes import frozen_refusal
 from app.labels import LEGAL_FORMS
 from app.models import Applicant, Company, Dossier, NumberCounter, PermitType, RegisterEntry, StageEvent
 from app.models.guards import REGISTER_RECORDED
-from app.regions import kecamatan_choices
+from app.regions import desa_of, is_desa, kecamatan_choices, kecamatan_of, region_name, region_refusal
 from app.security import roles
 from app.sop.calendar import WorkingCalendar
 from app.sop.intake import open_dossier
@@ -178,11 +178,67 @@ def company_spec(regency_code: str) -> ImportSpec:
         col("address", max_length=300),
         Column("kecamatan_code", _label(COMPANY_LABELS, "kecamatan_code"), check=_kecamatan(regency_code),
                aliases=_aliases(COMPANY_LABELS, "kecamatan_code")),
+        col("desa_code", max_length=100),
         col("phone", check=normalize_phone),
         col("email", check=normalize_email),
     )
     return ImportSpec("company", _l("Companies"), Company, roles.COMPANY, "nib", columns,
-                      lambda _session, values: values, required_on_create=("legal_form",))
+                      _company_region(regency_code), required_on_create=("legal_form",),
+                      refuse_update=_region_change_refusal(regency_code))
+
+
+def _desa_code(regency_code: str, kecamatan_code: str | None, value: str) -> str:
+    """A desa's Kemendagri code, or its name (any case): looked up in the row's kecamatan first,
+    then in the whole regency, where a name must be unique."""
+    if is_desa(regency_code, value):
+        return value
+    wanted = value.upper()
+    found = [code for code, name in desa_of(regency_code, kecamatan_code) if name.upper() == wanted]
+    if not found:
+        found = [code for kecamatan, _ in kecamatan_choices(regency_code)
+                 for code, name in desa_of(regency_code, kecamatan) if name.upper() == wanted]
+    if len(found) > 1:
+        where = ", ".join(region_name(kecamatan_of(code)) for code in found)
+        raise CellProblem(_label(COMPANY_LABELS, "desa_code"),
+                          f"Desa/kelurahan '{value}' ada di beberapa kecamatan ({where}); isi kecamatan yang benar "
+                          "atau tulis kode desanya (mis. 61.08.01.2001).")
+    if not found:
+        raise CellProblem(_label(COMPANY_LABELS, "desa_code"), f"Desa/kelurahan '{value}' tidak ada di kabupaten ini.")
+    return found[0]
+
+
+def _company_region(regency_code: str) -> Callable[[Session, dict[str, Any]], dict[str, Any]]:
+    """A row's desa/kelurahan (name or code) -> its code, refused unless it lies in the row's
+    kecamatan; a file with the desa column needs the kecamatan column too."""
+    header = _label(COMPANY_LABELS, "desa_code")
+
+    def resolve(_session: Session, values: dict[str, Any]) -> dict[str, Any]:
+        if not values.get("desa_code"):
+            return values
+        if "kecamatan_code" not in values:
+            raise CellProblem(header, f"Kolom {header} hanya diimpor bersama kolom "
+                                      f"{_label(COMPANY_LABELS, 'kecamatan_code')}; tambahkan kolom itu.")
+        kecamatan = values["kecamatan_code"]
+        desa = _desa_code(regency_code, kecamatan, values["desa_code"])
+        refusal = region_refusal(regency_code, kecamatan, desa)
+        if refusal is not None:
+            raise CellProblem(header, str(refusal))
+        return {**values, "desa_code": desa}
+
+    return resolve
+
+
+def _region_change_refusal(regency_code: str) -> Callable[[Session, Company, dict[str, Any]], str | None]:
+    """A company keeps a desa/kelurahan of its kecamatan: a file that moves it to another
+    kecamatan names its new desa too (or leaves the kecamatan as it is)."""
+    def refuse(_session: Session, company: Company, changed: dict[str, Any]) -> str | None:
+        if not changed.keys() & {"kecamatan_code", "desa_code"}:
+            return None
+        refusal = region_refusal(regency_code, changed.get("kecamatan_code", company.kecamatan_code),
+                                 changed.get("desa_code", company.desa_code))
+        return None if refusal is None else str(refusal)
+
+    return refuse
 
 
 def applicant_spec() -> ImportSpec:
