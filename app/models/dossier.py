@@ -45,6 +45,8 @@ class Dossier(Base):
         # The grid's other sorts, then by id (the due-date filters use the first too).
         Index("ix_dossier_due_id", "due_at", "id"),
         Index("ix_dossier_status_id", "status", "id"),
+        # The work queues (app.sop.worklist): a role's open dossiers at its stages, by promise.
+        Index("ix_dossier_status_stage_due", "status", "stage_id", "due_at", "id"),
         # "Receipt number contains".
         trigram_index("ix_dossier_receipt_number_trgm", "receipt_number"),
         NEVER_REUSE_IDS,

@@ -18,6 +18,7 @@ from flask_appbuilder.models.sqla.filters import (
     FilterEndsWith,
     FilterEqual,
     FilterGreater,
+    FilterIn,
     FilterNotEqual,
     FilterRelationOneToManyEqual,
     FilterRelationOneToManyNotEqual,
@@ -137,6 +138,20 @@ class _RelationIdNotEqual(FilterRelationOneToManyNotEqual):
         return query if pk is None else query.filter(or_(foreign_key != pk, foreign_key.is_(None)))
 
 
+class _RelationIdIn(BaseFilter):
+    """One of several related rows by id (_flt_2_stage=3&_flt_2_stage=7: FAB hands "in" filters
+    the whole list), e.g. every stage a role works, for the home page's links."""
+
+    name = _l("In")
+    arg_name = "in"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201
+        values = value if isinstance(value, list) else [value]
+        (foreign_key,) = getattr(self.model, self.column_name).property.local_columns
+        ids = [int(v) for v in map(str, values) if v.isdigit() and len(v) <= 18]
+        return query.filter(foreign_key.in_(ids) if ids else false())
+
+
 def _stored_instant(filter_: BaseFilter, value: dt.datetime):  # noqa: ANN202
     """An instant as the database compares it: SQLite stores naive UTC, PostgreSQL knows zones."""
     value = value.astimezone(dt.timezone.utc)
@@ -172,8 +187,24 @@ class FilterDueToday(BaseFilter):
         )
 
 
-# Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html).
-DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday]
+class FilterOnTime(BaseFilter):
+    """Tepat waktu: open work that is neither overdue nor due today (an issued permit kept its promise)."""
+
+    name = _l("On time")
+    arg_name = "on_time"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        calendar = office_calendar()
+        now = dt.datetime.now(dt.timezone.utc)
+        tomorrow = dt.datetime.combine(calendar.local_date(now) + dt.timedelta(days=1), dt.time(), tzinfo=calendar.tz)
+        in_progress = and_(Dossier.status == DossierStatus.IN_PROGRESS.value,
+                           or_(Dossier.due_at.is_(None), Dossier.due_at >= _stored_instant(self, tomorrow)))
+        return query.filter(or_(Dossier.status == DossierStatus.ISSUED.value, in_progress))
+
+
+# Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html and
+# the home page).
+DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday, FilterOnTime]
 
 
 class _GridFilterConverter(SQLAFilterConverter):
@@ -288,8 +319,9 @@ class DossierGridInterface(LoketInterface):
     # status is picked from its labels.
     column_filters = {
         "receipt_number": [FilterStartsWith, FilterEndsWith, FilterContains, FilterEqual],
-        "status": [FilterEqual, FilterNotEqual],
+        "status": [FilterEqual, FilterNotEqual, FilterIn],
         "due_at": DUE_FILTERS,
+        "stage": [_RelationIdEqual, _RelationIdNotEqual, _RelationIdIn],
     }
     own_columns = ("id", "receipt_number", "submitted_at", "status", "due_at", "version")
     related_names = (
