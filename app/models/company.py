@@ -29,7 +29,8 @@ class Company(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     legal_form: Mapped[str] = mapped_column(String(20))
     nib: Mapped[str] = mapped_column(String(13), unique=True)
-    npwp: Mapped[str | None] = mapped_column(String(16))
+    # Indexed for the search box (app.search): a company found by its NPWP.
+    npwp: Mapped[str | None] = mapped_column(String(16), index=True)
     deed_number: Mapped[str | None] = mapped_column(String(100))
     deed_date: Mapped[dt.date | None] = mapped_column(Date)
     sk_kemenkumham: Mapped[str | None] = mapped_column(String(100))
