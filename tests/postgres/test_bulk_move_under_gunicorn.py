@@ -90,7 +90,11 @@ class Officer:
 
     def move(self, form: dict) -> tuple[int, str, str]:
         query = urllib.parse.urlencode({k: v for k, v in form.items() if k != "note"}, doseq=True)
-        return self.request("/dossiermoves/apply", {**form, "csrf_token": self.csrf(f"/dossiermoves/confirm?{query}")})
+        status, _, page = self.request(f"/dossiermoves/confirm?{query}")
+        # No form when nothing can move any more (the bulk got there first): a token from another page.
+        match = _CSRF.search(page) if status == 200 else None
+        token = match.group(1) if match else self.csrf("/resetmypassword/form")
+        return self.request("/dossiermoves/apply", {**form, "csrf_token": token})
 
 
 def _free_port() -> int:

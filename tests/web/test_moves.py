@@ -16,6 +16,8 @@ from tests.web.helpers import page_text
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 TOKEN_PAGE = "/resetmypassword/form"  # any page with a form carries the session's CSRF token
+# Where Lanjutkan from BERKAS stops (the Front Office's stages up to the first gate _open does not meet).
+CARRIED_TO = "PENGISIAN_DATA"
 
 
 def _open(stage_code: str = "BERKAS", profile_verified: bool = True) -> int:
@@ -46,7 +48,8 @@ def test_ticked_rows_go_through_confirmation_and_each_is_judged(app, login_as):
     text = page_text(result)
     assert "1 dari 2 berkas dipindahkan; 1 tidak." in text
     assert "Dokumen belum ada atau belum diverifikasi: Profil perusahaan" in text
-    assert (_stage(app, ready), _stage(app, blocked)) == ("REGISTRASI", "BERKAS")
+    # Lanjutkan carries on through the Front Office's following stages while their gates hold.
+    assert (_stage(app, ready), _stage(app, blocked)) == (CARRIED_TO, "BERKAS")
 
 
 def test_the_server_refuses_a_stage_that_is_not_the_users(app, login_as):
@@ -80,7 +83,7 @@ def test_every_row_matching_the_filter_moves_not_just_the_page(app, login_as):
         "action": "advance", "scope": "filter", "filter": f"_flt_0_stage={berkas}",
         "csrf_token": csrf_token(client, TOKEN_PAGE)}))
     assert "30 dari 30 berkas dipindahkan" in result
-    assert {_stage(app, i) for i in ids} == {"REGISTRASI"}
+    assert {_stage(app, i) for i in ids} == {CARRIED_TO}
     assert _stage(app, other) == "REGISTRASI"  # was not in the filter, and did not move twice
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StageEvent).where(StageEvent.dossier_id == other)) == 1
@@ -160,10 +163,11 @@ def test_a_move_of_many_dossiers_runs_as_a_job_with_a_workbook_of_what_happened(
     with app.app_context():
         job = db.session.get(ReportJob, job_id)
         assert (job.kind, job.status, job.progress_done, job.progress_total) == ("bulk_move", "done", 5, 5)
-        assert [_stage(app, i) for i in ready] == ["REGISTRASI"] * 4 and _stage(app, blocked) == "BERKAS"
+        assert [_stage(app, i) for i in ready] == [CARRIED_TO] * 4 and _stage(app, blocked) == "BERKAS"
         moves = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "move",
                                                             AuditEntry.record_id.in_(ready))).all()
-        assert len(moves) == 4 and {m.origin for m in moves} == {"job"}
+        # One audit row per stage carried through: Registrasi, Login, Pengisian Data.
+        assert len(moves) == 4 * 3 and {m.record_id for m in moves} == set(ready) and {m.origin for m in moves} == {"job"}
         assert all(m.actor_name.startswith("front_office") for m in moves)
         fo_id = app.appbuilder.sm.find_user(username="front_office").id
         actors = set(db.session.scalars(select(StageEvent.actor_id).where(StageEvent.dossier_id.in_(ready),

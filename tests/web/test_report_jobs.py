@@ -51,7 +51,8 @@ def test_supervisor_makes_the_monthly_register_and_downloads_it(app, login_as):
         make_dossier(hostile, submitted_at=RECEIVED)
         make_dossier(submitted_at=RECEIVED + dt.timedelta(days=40))  # November: not in October's register
         receipts = {d.receipt_number for d in october}
-    # Two of them leave BERKAS: the summary sheet counts those finished visits.
+    # Two of them leave BERKAS, carried on through the Front Office's Registrasi and Login: the
+    # summary sheet counts those finished visits.
     _post(login_as("Front Office"), "/dossiermoves/apply",
           {"action": "advance", "scope": "ids", "ids": [october[0].id, october[1].id]})
     client = login_as("Supervisor")
@@ -75,7 +76,9 @@ def test_supervisor_makes_the_monthly_register_and_downloads_it(app, login_as):
     assert "'=HYPERLINK(\"http://x\",\"klik\")" in names, names
     assert not [c for r in sheet.iter_rows() for c in r if c.data_type == "f"], "no formulas from user data"
     summary = list(book["Ringkasan"].iter_rows(min_row=2, values_only=True))
-    assert [(row[0], row[1], row[2], row[3]) for row in summary] == [("Izin Pool Kendaraan", 1, "Berkas", 2)]
+    assert [(row[0], row[1], row[2], row[3]) for row in summary] == [
+        ("Izin Pool Kendaraan", 1, "Berkas", 2), ("Izin Pool Kendaraan", 2, "Registrasi", 2),
+        ("Izin Pool Kendaraan", 3, "Login", 2)]
 
 
 def test_an_empty_month_fails_with_a_message_the_supervisor_can_act_on(app, login_as):
