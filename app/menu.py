@@ -17,7 +17,9 @@ from app.views.imports import SpreadsheetImportView
 from app.views.moves import DossierMoveView
 from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
+from app.views.regions import RegionView
 from app.views.register import RegisterEntryView
+from app.views.search import SearchView
 from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
 from app.views.sop_sheets import SopSheetView
@@ -72,8 +74,9 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
-    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView):
+    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(SearchView)  # the top bar's search box; signed-in staff only
     public = appbuilder.add_view_no_menu(PublicView)
     # Status and verification need no login: throttle anyone guessing receipt numbers or tokens.
     appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(public.blueprint)

@@ -86,7 +86,7 @@ VIEW_PREFIX = {
     "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview",
 }
 # Further screens on a resource's permissions.
-EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier"}
+EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company"}
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
     "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
@@ -107,6 +107,8 @@ SELF_SERVICE_ENDPOINTS = {
     "ResetMyPasswordView.this_form_get", "ResetMyPasswordView.this_form_post",
     "UserInfoEditView.this_form_get", "UserInfoEditView.this_form_post", "OpenApi.get",
 }
+# Open to every signed-in officer; what it lists follows the grids' own permissions (test_search).
+SIGNED_IN_ENDPOINTS = {"SearchView.search"}
 # Bulk actions are covered in test_security.py (none are registered yet).
 SKIPPED_SUFFIXES = (".action", ".action_post")
 
@@ -188,6 +190,7 @@ _OPERATION = {
     "ArchiveReportView.form": "request", "ArchiveReportView.book": "request", "ArchiveReportView.permits": "request",
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",
     "PermitCorrectionView.open": "add",
+    "RegionView.desa": "list",  # a company form's desa list
 }
 
 
@@ -195,7 +198,7 @@ def expected_allowed(app: Flask, role: str | None, endpoint: str, resource: str)
     if role is None:
         return False
     view_class, method_name = endpoint.split(".", 1)
-    if endpoint in SELF_SERVICE_ENDPOINTS:
+    if endpoint in SELF_SERVICE_ENDPOINTS or endpoint in SIGNED_IN_ENDPOINTS:
         return True
     if resource not in SPEC:
         if role != ADMIN:
