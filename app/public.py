@@ -124,7 +124,7 @@ def _return_help(session: Session, dossier_id: int) -> ReturnHelp:
         .limit(1)
     )
     documents = unverified_requirements(situation.stage, situation.requirements,
-                                        set(situation.verified_requirement_ids))
+                                        set(situation.verified_requirement_ids), situation.dossier.submitted_at)
     fields = empty_fields(situation.stage, situation.dossier)
     return ReturnHelp((note or "").partition(MISSING_MARK)[0].strip(), tuple(r.name for r in documents),
                       tuple(FIELD_CHECKS[name].label for name in fields))

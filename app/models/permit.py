@@ -1,11 +1,13 @@
 """The SOP as rows: a permit type, its ordered stages and its requirements."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -106,6 +108,9 @@ class RequirementType(Base):
     is_mandatory: Mapped[bool] = mapped_column(Boolean, default=True)
     # Must be present and verified before the dossier leaves this stage.
     due_stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id"))
+    # Set when the requirement joined an SOP that already had dossiers: one that had left its due
+    # stage by then is not asked for it afterwards (app.sop.guards).
+    required_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     permit_type: Mapped[PermitType] = relationship(back_populates="requirements")
     due_stage: Mapped[Stage] = relationship()

@@ -5,6 +5,7 @@ transaction: a broken file changes nothing, and loading the same files again is 
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,8 +122,13 @@ def _upsert_requirements(session: Session, permit: PermitType, d: SopDefinition,
             if session.scalar(select(exists().where(Document.requirement_type_id == requirement.id))):
                 raise SopFileError(d.path, f"persyaratan '{code}' masih dipakai dokumen, tidak dapat dihapus dari SOP")
             session.delete(requirement)
+    # A requirement new to an SOP already in use binds only dossiers still before its due stage.
+    in_use = session.scalar(select(exists().where(Dossier.permit_type_id == permit.id)))
     for req in d.requirements:
-        requirement = existing.get(req.code) or RequirementType(permit_type_id=permit.id, code=req.code)
+        requirement = existing.get(req.code)
+        if requirement is None:
+            requirement = RequirementType(permit_type_id=permit.id, code=req.code,
+                                          required_since=dt.datetime.now(dt.UTC) if in_use else None)
         requirement.seq = req.seq
         requirement.name = req.name
         requirement.is_mandatory = req.mandatory

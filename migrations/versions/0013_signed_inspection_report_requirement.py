@@ -5,6 +5,8 @@ Revises: 0012
 Create Date: 2026-12-06 13:30:00.000000
 
 """
+import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,13 +25,19 @@ STAGE_CODE = 'PEMERIKSAAN_LAPANGAN'
 stage = sa.table('stage', sa.column('id'), sa.column('permit_type_id'), sa.column('code'))
 requirement = sa.table(
     'requirement_type', sa.column('id'), sa.column('permit_type_id'), sa.column('seq'), sa.column('code'),
-    sa.column('name'), sa.column('is_mandatory'), sa.column('due_stage_id'),
+    sa.column('name'), sa.column('is_mandatory'), sa.column('due_stage_id'), sa.column('required_since'),
 )
 document = sa.table('document', sa.column('requirement_type_id'))
 
 
 def upgrade():
+    # A requirement added to an SOP in use binds only the dossiers still before its due stage
+    # (app.sop.guards): those already past the inspection are not stopped for a paper nobody
+    # asked of them.
     bind = op.get_bind()
+    if 'required_since' not in {c['name'] for c in sa.inspect(bind).get_columns('requirement_type')}:
+        op.add_column('requirement_type', sa.Column('required_since', sa.DateTime(timezone=True), nullable=True))
+    now = datetime.datetime.now(datetime.timezone.utc)
     # Every permit type whose SOP has the field inspection, and that lacks the requirement.
     inspections = bind.execute(
         sa.select(stage.c.permit_type_id, stage.c.id).where(stage.c.code == STAGE_CODE).order_by(stage.c.permit_type_id)
@@ -43,7 +51,7 @@ def upgrade():
             sa.select(sa.func.max(requirement.c.seq)).where(requirement.c.permit_type_id == permit_type_id))
         bind.execute(requirement.insert().values(
             permit_type_id=permit_type_id, seq=(last or 0) + 1, code=CODE, name=NAME, is_mandatory=True,
-            due_stage_id=stage_id,
+            due_stage_id=stage_id, required_since=now,
         ))
 
 
@@ -51,3 +59,5 @@ def downgrade():
     # A requirement a document was filed under stays: the document keeps its slot.
     used = sa.select(document.c.requirement_type_id)
     op.execute(requirement.delete().where(requirement.c.code == CODE, requirement.c.id.not_in(used)))
+    with op.batch_alter_table('requirement_type') as batch:
+        batch.drop_column('required_since')

@@ -2,6 +2,8 @@
 hold; every stage still gets its own history row, and the gate is checked at each."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,3 +89,26 @@ def test_a_bulk_carry_takes_each_dossier_as_far_as_its_own_gates_allow(session):
     assert [stage_code(session, i) for i in (incomplete, complete, unready)] == [
         "PENGISIAN_DATA", "VERIFIKASI", "BERKAS"]
     assert len(history(session, complete)) == 6
+
+
+def test_a_requirement_added_later_binds_only_dossiers_still_before_its_due_stage(session):
+    """The signed BAP joined SOP 76 while dossiers were already past the field inspection: those
+    are not stopped for it; one still at (or before) the inspection, or submitted since, is."""
+    from app.models import RequirementType, Stage
+    from app.sop.machine import judge, load_situation
+
+    bap = session.scalar(select(RequirementType).where(RequirementType.code == "BAP_PEMERIKSAAN_LAPANGAN"))
+    bap.required_since = NOW + dt.timedelta(days=1)
+    kasi = session.scalar(select(Stage).where(Stage.code == "PEMERIKSAAN_KASI"))
+    inspection = session.scalar(select(Stage).where(Stage.code == "PEMERIKSAAN_LAPANGAN"))
+    older_past, older_at, newer_past = _open(session), _open(session), _open(session)
+    for dossier_id, stage in ((older_past, kasi), (older_at, inspection), (newer_past, kasi)):
+        session.get(Dossier, dossier_id).stage_id = stage.id
+    session.get(Dossier, newer_past).submitted_at = NOW + dt.timedelta(days=2)
+    session.commit()
+
+    def asks_for_bap(dossier_id: int) -> bool:
+        reasons = judge(load_situation(session, dossier_id), Action.ADVANCE, {"Kasi Perizinan", "Tim Teknis"}).reasons
+        return any(bap.name in reason for reason in reasons)
+
+    assert (asks_for_bap(older_past), asks_for_bap(older_at), asks_for_bap(newer_past)) == (False, True, True)

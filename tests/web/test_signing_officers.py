@@ -10,6 +10,7 @@ import secrets
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from app import create_app
 from app.extensions import db
@@ -253,6 +254,9 @@ def test_migration_0013_gives_an_existing_database_the_bap_requirement(app, tmp_
     old = create_app(OldDatabase)
     with old.app_context():
         upgrade(revision="0012")
+        # Today's models read requirement_type.required_since, which 0013 adds (and skips when present).
+        db.session.execute(sql("ALTER TABLE requirement_type ADD COLUMN required_since TIMESTAMP"))
+        db.session.commit()
         load_sop_files(str(old_sop))
         assert db.session.scalar(select(RequirementType).where(RequirementType.code == BAP)) is None
         upgrade(revision="0013")
@@ -260,6 +264,7 @@ def test_migration_0013_gives_an_existing_database_the_bap_requirement(app, tmp_
         added = db.session.scalar(select(RequirementType).where(RequirementType.code == BAP))
         assert (added.name, added.is_mandatory, added.seq, added.due_stage.code) == (
             BAP_NAME, True, 11, "PEMERIKSAAN_LAPANGAN")
+        assert added.required_since is not None  # dossiers already past the inspection are not stopped
         upgrade()
         load_sop_files()  # seed/sop as it is now
         db.session.expire_all()
