@@ -57,18 +57,17 @@ Usage: python bench/dossier_grid.py [--dossiers 100000] [--repeat 30] [--warmup 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
-import os
 import re
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from demo_app import StatementCounter, demo_app, driver_url, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("default", "filtered", "sorted", "page2000")
@@ -119,27 +118,9 @@ GRIDS: dict[str, dict] = {
 }
 
 
-def _driver_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
 # --------------------------------------------------------------------------- workers
 
-class _Counter:
-    def __init__(self, engine) -> None:  # noqa: ANN001
-        from sqlalchemy import event
-
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._hit)
-
-    def _hit(self, *args) -> None:  # noqa: ANN002
-        self.count += 1
-
-
-def _serve(client, counter: _Counter, pages: dict[str, tuple[str, re.Pattern, str]]) -> None:  # noqa: ANN001
+def _serve(client, counter: StatementCounter, pages: dict[str, tuple[str, re.Pattern, str]]) -> None:  # noqa: ANN001
     """Answers 'GET <page>' lines on stdin with one JSON line each; 'QUIT' ends."""
     for line in sys.stdin:
         command = line.strip()
@@ -156,13 +137,6 @@ def _serve(client, counter: _Counter, pages: dict[str, tuple[str, re.Pattern, st
         ok = response.status_code == 200 and (must_contain in body if must_contain else bool(ids))
         print(json.dumps({"ms": ms, "sql": counter.count, "status": response.status_code, "ids": ids, "ok": ok,
                           "url": url}), flush=True)
-
-
-def _sign_in(client, user_id: int) -> None:  # noqa: ANN001
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session["locale"] = "id"
 
 
 def _filter_index(view, column: str, operators: tuple[str, ...]) -> tuple[int, str] | None:  # noqa: ANN001
@@ -195,58 +169,15 @@ def _grid_urls(  # noqa: PLR0913
 
 
 def worker_ours(args: argparse.Namespace) -> None:
-    workdir = Path(args.dir)
-    os.environ["LOKET_INSTANCE_PATH"] = str(workdir)
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
+    app, demo_seconds, summary = demo_app(args.database_url, Path(args.dir), args.dossiers, args.seed, args.rebuild)
     from sqlalchemy import func, select, text
-    from sqlalchemy import inspect as sa_inspect
 
-    from app import create_app
-    from app.bootstrap import load_sop_files
     from app.extensions import db
     from app.models import Dossier, Permit
     from app.security.roles import BACK_OFFICE, ROLE_GRANTS
-    from app.security.sync import sync_roles
-    from config import Config
-    from seed.demo import generate
 
-    url = args.database_url or f"sqlite:///{workdir / 'loket.db'}"
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        SECRET_KEY = secrets.token_urlsafe(32)
-        RATELIMIT_ENABLED = False
-        RATELIMIT_STORAGE_URI = "memory://"
-        FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-
-    if args.rebuild and not args.database_url:
-        (workdir / "loket.db").unlink(missing_ok=True)
-    if args.database_url and args.rebuild:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(_driver_url(url))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app(BenchConfig)
-    demo_seconds, summary = None, "(database reused: it already holds dossiers)"
     with app.app_context():
         sm = app.appbuilder.sm
-        tables = set(sa_inspect(db.engine).get_table_names())
-        has_data = "dossier" in tables and db.session.scalar(select(func.count()).select_from(Dossier))
-        if has_data and "alembic_version" not in tables:
-            raise SystemExit("The database holds dossiers but was not built by the migrations (bench/bulk_move.py's "
-                             "data?): use another database or --rebuild.")
-        if not has_data:
-            upgrade()
-            sync_roles(app.appbuilder)
-            load_sop_files()
-            started = time.perf_counter()
-            options = {"with_documents": True} if "with_documents" in inspect.signature(generate).parameters else {}
-            summary = generate(args.dossiers, args.seed, **options)
-            demo_seconds = time.perf_counter() - started
         user = sm.find_user(username="bo_bench") or sm.add_user(
             "bo_bench", BACK_OFFICE, "Bench", "bo.bench@uji.example", sm.find_role(BACK_OFFICE), password="x"
         )
@@ -276,9 +207,9 @@ def worker_ours(args: argparse.Namespace) -> None:
         ).first() or db.session.execute(select(Dossier.id, Dossier.receipt_number).order_by(Dossier.id.desc())).first()
         plan["_dossier_page"] = {"id": shown[0], "receipt": shown[1]}
         user_id = user.id
-        counter = _Counter(db.engine)
+        counter = StatementCounter(db.engine)
     client = app.test_client()
-    _sign_in(client, user_id)
+    sign_in(client, user_id)
     pages = _pages(views, plan, "ours")
     print(json.dumps({"ready": True, "demo_seconds": demo_seconds, "summary": summary, "plan": plan}), flush=True)
     _serve(client, counter, pages)
@@ -307,12 +238,12 @@ def worker_bare(args: argparse.Namespace) -> None:
     plan = json.loads(Path(args.plan).read_text())
     grants = {GRIDS[key]["bare"]: (grid["perms"], grid["page_size"]) for key, grid in plan.items()
               if not key.startswith("_")}
-    app, db, user_id = create_bare_app(_driver_url(args.database_url), grants, args.bare_loading)
+    app, db, user_id = create_bare_app(driver_url(args.database_url), grants, args.bare_loading)
     with app.app_context():
-        counter = _Counter(db.engine)
+        counter = StatementCounter(db.engine)
         views = {type(v).__name__: v for v in app.appbuilder.baseviews}
     client = app.test_client()
-    _sign_in(client, user_id)
+    sign_in(client, user_id)
     pages = _pages(views, plan, "bare")
     print(json.dumps({"ready": True}), flush=True)
     _serve(client, counter, pages)

@@ -44,17 +44,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import secrets
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
+from demo_app import StatementCounter, demo_app, sign_in, user
+
 TARGET_MS = 150.0
 BASELINE = "/dossierview/list/"
 ROW_LINK = re.compile(r'href="/(?:dossierview|companyview|applicantview)/show/\d+"')
@@ -76,78 +74,16 @@ SEARCHES: dict[str, tuple[str, object, int]] = {
 }
 
 
-def _driver_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-class _Counter:
-    def __init__(self, engine) -> None:  # noqa: ANN001
-        from sqlalchemy import event
-
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._hit)
-
-    def _hit(self, *args) -> None:  # noqa: ANN002
-        self.count += 1
-
-
 def build_app(args: argparse.Namespace, workdir: Path):  # noqa: ANN201
-    """The app on the bench database, the data built if there is none; (app, demo seconds, user id, plan)."""
-    os.environ["LOKET_INSTANCE_PATH"] = str(workdir)
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
-    from sqlalchemy import create_engine, func, select, text
-    from sqlalchemy import inspect as sa_inspect
+    """The app on the bench database, the data built if there is none; (app, demo seconds, user id, plan, sizes)."""
+    app, demo_seconds, _ = demo_app(args.database_url, workdir, args.dossiers, args.seed, args.rebuild)
+    from sqlalchemy import text
 
-    from app import create_app
-    from app.bootstrap import load_sop_files
     from app.extensions import db
-    from app.models import Dossier
     from app.security.roles import BACK_OFFICE
-    from app.security.sync import sync_roles
-    from config import Config
-    from seed.demo import generate
 
-    url = args.database_url or f"sqlite:///{workdir / 'loket.db'}"
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        SECRET_KEY = secrets.token_urlsafe(32)
-        RATELIMIT_ENABLED = False
-        RATELIMIT_STORAGE_URI = "memory://"
-        FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-
-    if args.rebuild and not args.database_url:
-        (workdir / "loket.db").unlink(missing_ok=True)
-    if args.rebuild and args.database_url:
-        engine = create_engine(_driver_url(url))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app(BenchConfig)
-    demo_seconds = None
+    user_id = user(app, "bo_search_bench", BACK_OFFICE)
     with app.app_context():
-        sm = app.appbuilder.sm
-        tables = set(sa_inspect(db.engine).get_table_names())
-        has_data = "dossier" in tables and db.session.scalar(select(func.count()).select_from(Dossier))
-        if has_data and "alembic_version" not in tables:
-            raise SystemExit("The database holds dossiers but was not built by the migrations: use another database "
-                             "or --rebuild.")
-        if not has_data:
-            upgrade()
-            sync_roles(app.appbuilder)
-            load_sop_files()
-            started = time.perf_counter()
-            print(generate(args.dossiers, args.seed), flush=True)
-            demo_seconds = time.perf_counter() - started
-        user = sm.find_user(username="bo_search_bench") or sm.add_user(
-            "bo_search_bench", BACK_OFFICE, "Bench", "bo.search.bench@uji.example", sm.find_role(BACK_OFFICE),
-            password="x",
-        )
         plan = {}
         for name, (sql, make, status) in SEARCHES.items():
             value = db.session.execute(text(sql)).scalar()
@@ -156,7 +92,6 @@ def build_app(args: argparse.Namespace, workdir: Path):  # noqa: ANN201
             plan[name] = (make(str(value)), status)
         sizes = {table: db.session.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608 - fixed names
                  for table in ("dossier", "company", "applicant")}
-        user_id = user.id
     return app, demo_seconds, user_id, plan, sizes
 
 
@@ -165,12 +100,9 @@ def measure(app, user_id: int, plan: dict, repeat: int, warmup: int) -> dict[str
     from app.extensions import db
 
     with app.app_context():
-        counter = _Counter(db.engine)
+        counter = StatementCounter(db.engine)
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session["locale"] = "id"
+    sign_in(client, user_id)
     pages = {"baseline": (BASELINE, 200), **{
         name: ("/cari/?" + urlencode({"q": q}), status) for name, (q, status) in plan.items()
     }}
