@@ -241,6 +241,14 @@ class LoketModelView(CrudGuard, PagedList, ModelView):
         indonesian_dates(self.add_form)
         indonesian_dates(self.edit_form)
 
+    def post_edit_redirect(self):  # noqa: ANN201
+        """Back where the edit was asked from when the link said so (?kembali=/dossierview/show/7:
+        the dossier page's edit buttons), else FAB's history. Only a path of this site."""
+        back = request.args.get("kembali", "")
+        if back.startswith("/") and not back.startswith(("//", "/\\")):
+            return redirect(back)
+        return super().post_edit_redirect()
+
     def pre_update(self, item: object) -> None:
         """The form checked the reason and the frozen fields; the same rules are asked again on
         the record as it will be saved, so nothing reaches the database unexplained."""

@@ -39,10 +39,11 @@ class Workbench:
     missing: tuple[MissingField, ...]  # fields the current stage demands and are empty
 
 
-def _edit_url(view: str, resource: str, pk: int) -> str | None:
+def _edit_url(view: str, resource: str, pk: int, back: str) -> str | None:
+    """The edit form, coming back to the dossier page once saved; None when the officer may not edit."""
     if not current_app.appbuilder.sm.has_access("can_edit", resource):
         return None
-    return url_for(f"{view}.edit", pk=pk)
+    return url_for(f"{view}.edit", pk=pk, kembali=back)
 
 
 def dossier_workbench(pk: int | str) -> Workbench | None:
@@ -51,17 +52,18 @@ def dossier_workbench(pk: int | str) -> Workbench | None:
         return None
     dossier = page.dossier
     owner_ids = {"company": dossier.company_id, "applicant": dossier.applicant_id, "dossier": dossier.id}
+    back = url_for("DossierView.show", pk=dossier.id)
     parties = (
         Party(gettext("Company"), dossier.company.name, url_for("CompanyView.show", pk=dossier.company_id),
-              _edit_url("CompanyView", resources.COMPANY, dossier.company_id)),
+              _edit_url("CompanyView", resources.COMPANY, dossier.company_id, back)),
         Party(gettext("Applicant"), dossier.applicant.full_name, url_for("ApplicantView.show", pk=dossier.applicant_id),
-              _edit_url("ApplicantView", resources.APPLICANT, dossier.applicant_id)),
+              _edit_url("ApplicantView", resources.APPLICANT, dossier.applicant_id, back)),
     )
     missing = []
     for field in empty_fields(page.situation.stage, dossier):
         view, resource = _OWNERS[field.split(".", 1)[0]]
-        missing.append(MissingField(FIELD_CHECKS[field].label, _edit_url(view, resource, owner_ids[field.split(".", 1)[0]])))
-    return Workbench(dossier.receipt_number, _edit_url("DossierView", resources.DOSSIER, dossier.id), parties,
+        missing.append(MissingField(FIELD_CHECKS[field].label, _edit_url(view, resource, owner_ids[field.split(".", 1)[0]], back)))
+    return Workbench(dossier.receipt_number, _edit_url("DossierView", resources.DOSSIER, dossier.id, back), parties,
                      tuple(missing))
 
 

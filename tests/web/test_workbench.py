@@ -46,9 +46,10 @@ def test_the_page_links_the_parties_and_offers_edits_only_to_who_may_edit(app, l
         company_name = dossier.company.name
     front = login_as("Front Office").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
     assert f'href="/companyview/show/{company_id}">{company_name}</a>' in front
+    back = f"kembali=/dossierview/show/{dossier_id}"
     for url in (f"/companyview/edit/{company_id}", f"/applicantview/edit/{applicant_id}",
                 f"/dossierview/edit/{dossier_id}"):
-        assert url in front
+        assert f"{url}?{back}" in front
     kasi = login_as("Kasi Perizinan").get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
     assert f"/companyview/show/{company_id}" in kasi
     assert "/companyview/edit/" not in kasi and "/dossierview/edit/" not in kasi
@@ -62,7 +63,7 @@ def test_a_field_the_stage_still_needs_links_to_the_form_that_fills_it(app, logi
     html = page.get_data(as_text=True)
     missing = html.split('id="dossier-missing-fields"', 1)[1].split("</ul>", 1)[0]
     assert "Nomor akta pendirian" in missing and "Tanggal akta pendirian" in missing
-    assert f'href="/companyview/edit/{company_id}"' in missing
+    assert f'href="/companyview/edit/{company_id}?kembali=' in missing
 
 
 def test_each_requirement_has_its_own_upload_slot(app, login_as):
@@ -129,3 +130,18 @@ def test_verifying_at_upload_follows_the_stage_rule(app, login_as):
         "csrf_token": token, "verify": "1", **_slots(app, "NIB")}, follow_redirects=True))
     assert "bukan oleh peran Anda" in page
     assert _papers(app, dossier_id) == []
+
+
+def test_an_edit_from_the_dossier_page_comes_back_to_it(app, login_as):
+    with app.app_context():
+        dossier = make_dossier()
+        dossier_id, applicant_id, nik = dossier.id, dossier.applicant_id, dossier.applicant.nik
+    client = login_as("Back Office")
+    url = f"/applicantview/edit/{applicant_id}?kembali=/dossierview/show/{dossier_id}"
+    response = post_form(client, url, {"full_name": "Nama Baru", "nik": nik, "company": "",
+                                       "change_reason": "ejaan nama sesuai KTP"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/dossierview/show/{dossier_id}"
+    elsewhere = post_form(client, f"/applicantview/edit/{applicant_id}?kembali=//contoh.id/x",
+                          {"full_name": "Nama Lagi", "nik": nik, "company": "", "change_reason": "ejaan"})
+    assert "contoh.id" not in elsewhere.headers["Location"]
