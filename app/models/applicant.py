@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
+from app.models.base import NEVER_REUSE_IDS, Base, prefix_index, trigram_index
 
 if TYPE_CHECKING:
     from app.models.company import Company
@@ -19,6 +19,7 @@ class Applicant(Base):
     __table_args__ = (
         Index("ix_applicant_position_id", "position", "id"),
         trigram_index("ix_applicant_full_name_trgm", "full_name"),
+        prefix_index("ix_applicant_full_name_prefix", "full_name"),
         NEVER_REUSE_IDS,
     )
 

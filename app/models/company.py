@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, DateTime, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
+from app.models.base import NEVER_REUSE_IDS, Base, prefix_index, trigram_index
 from app.regions import region_name
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ class Company(Base):
         Index("ix_company_legal_form_id", "legal_form", "id"),
         Index("ix_company_kecamatan_id", "kecamatan_code", "id"),
         trigram_index("ix_company_name_trgm", "name"),
+        prefix_index("ix_company_name_prefix", "name"),
         NEVER_REUSE_IDS,
     )
 

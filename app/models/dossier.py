@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.account import Account, account_fk
-from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
+from app.models.base import NEVER_REUSE_IDS, Base, prefix_index, trigram_index
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -49,6 +49,7 @@ class Dossier(Base):
         Index("ix_dossier_status_stage_due", "status", "stage_id", "due_at", "id"),
         # "Receipt number contains".
         trigram_index("ix_dossier_receipt_number_trgm", "receipt_number"),
+        prefix_index("ix_dossier_receipt_number_prefix", "receipt_number"),
         NEVER_REUSE_IDS,
     )
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import NEVER_REUSE_IDS, Base, trigram_index
+from app.models.base import NEVER_REUSE_IDS, Base, prefix_index, trigram_index
 
 if TYPE_CHECKING:
     from app.models.applicant import Applicant
@@ -26,6 +26,7 @@ class RegisterEntry(Base):
         Index("ix_register_entry_issue_date_id", "issue_date", "id"),
         # "Permit number starts with / contains" (the archivist's search).
         trigram_index("ix_register_entry_permit_number_trgm", "permit_number"),
+        prefix_index("ix_register_entry_permit_number_prefix", "permit_number"),
         NEVER_REUSE_IDS,
     )
 

@@ -25,6 +25,7 @@ from flask_appbuilder.models.sqla.filters import (
     FilterSmaller,
     FilterStartsWith,
     SQLAFilterConverter,
+    get_field_setup_query,
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import get_locale, get_timezone
@@ -152,6 +153,16 @@ class _RelationIdIn(BaseFilter):
         return query.filter(foreign_key.in_(ids) if ids else false())
 
 
+class FilterPrefix(FilterStartsWith):
+    """Starts with (FAB's "sw", same label and link), as lower(column) LIKE 'value%': on
+    PostgreSQL a range scan of the column's prefix_index, where FAB's ILIKE made the planner walk
+    the whole sort index of a big table filtering row by row."""
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(func.lower(field).startswith(str(value).lower(), autoescape=True))
+
+
 def _stored_instant(filter_: BaseFilter, value: dt.datetime):  # noqa: ANN202
     """An instant as the database compares it: SQLite stores naive UTC, PostgreSQL knows zones."""
     value = value.astimezone(dt.timezone.utc)
@@ -219,7 +230,8 @@ class _GridFilterConverter(SQLAFilterConverter):
             return [flt(col_name, self.datamodel) for flt in RELATED_TEXT_FILTERS]
         if self.datamodel.is_relation_many_to_one(col_name):
             return [_RelationIdEqual(col_name, self.datamodel), _RelationIdNotEqual(col_name, self.datamodel)]
-        return super().convert(col_name)
+        return [FilterPrefix(col_name, self.datamodel) if type(flt) is FilterStartsWith else flt
+                for flt in super().convert(col_name)]
 
 
 class LoketInterface(SQLAInterface):
@@ -318,7 +330,7 @@ class DossierGridInterface(LoketInterface):
     # Fewer, useful operators: the receipt number keeps FAB's first four (same _flt_ indexes), the
     # status is picked from its labels.
     column_filters = {
-        "receipt_number": [FilterStartsWith, FilterEndsWith, FilterContains, FilterEqual],
+        "receipt_number": [FilterPrefix, FilterEndsWith, FilterContains, FilterEqual],
         "status": [FilterEqual, FilterNotEqual, FilterIn],
         "due_at": DUE_FILTERS,
         "stage": [_RelationIdEqual, _RelationIdNotEqual, _RelationIdIn],
