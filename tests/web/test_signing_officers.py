@@ -86,7 +86,7 @@ def test_the_signed_bap_blocks_leaving_the_field_inspection_until_it_is_verified
     # The inspecting officer files the signed paper in its own slot on the dossier page.
     client = _sign_in_as(app, inspector)
     page = client.get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
-    assert BAP_NAME in page and f'name="requirement_id" value="{bap_id}"' in page
+    assert BAP_NAME in page and f'name="file_{bap_id}" form="upload-papers"' in page
     token = csrf_token(client, TOKEN_PAGE)
     uploaded = client.post(
         f"/documentfiles/upload/{dossier_id}", content_type="multipart/form-data", follow_redirects=True,
