@@ -2,8 +2,8 @@
 
 xhtml2pdf is pure Python and reports.pdf renders under a process-wide lock, so threads in one
 process print one document at a time. render_batch cuts the jobs into contiguous chunks and
-renders each chunk in a worker PROCESS; the worker merges its chunk into one temporary PDF,
-and the parent concatenates the chunk files, in job order, into the output file.
+renders each chunk in a worker PROCESS; the worker writes its documents' PDFs one after another
+into a temporary chunk file, and the parent merges them, in job order, into the output file.
 
 Workers are started with "forkserver" (or "spawn" where there is none), never "fork": the
 caller may be a multi-threaded web server or queue consumer, and a forked child inherits its
@@ -35,7 +35,7 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -220,24 +220,32 @@ def _describe(function: Callable[..., bytes]) -> str:
 
 
 def _render_chunk(first: int, jobs: Sequence[Job], path: str) -> int:
-    """In a worker: render jobs[first...] into one PDF at `path`; return its page count.
+    """In a worker: render jobs[first...] into the file at `path`, each PDF as it came out of its
+    renderer after its length (8 bytes, big-endian); return how many. The parent merges them: a
+    worker only renders, as a single render does, and no PDF is parsed and written twice.
 
     A failing document raises BatchRenderError naming it (a plain message: it crosses the
     process boundary by pickling). The original exception rides along as the remote traceback.
     """
-    writer = pypdf.PdfWriter()
-    for offset, (function, args) in enumerate(jobs):
-        number = first + offset + 1
-        try:
-            pdf = function(*args)
-            writer.append(pypdf.PdfReader(io.BytesIO(pdf)))
-        except Exception as exc:
-            raise BatchRenderError(
-                f"document {number} ({_describe(function)}) failed: {type(exc).__name__}: {exc}"
-            ) from exc
     with os.fdopen(_open_private(path), "wb") as out:
-        writer.write(out)
-    return len(writer.pages)
+        for offset, (function, args) in enumerate(jobs):
+            number = first + offset + 1
+            try:
+                pdf = function(*args)
+            except Exception as exc:
+                raise BatchRenderError(
+                    f"document {number} ({_describe(function)}) failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            out.write(len(pdf).to_bytes(8, "big"))
+            out.write(pdf)
+    return len(jobs)
+
+
+def _rendered(path: Path) -> Iterator[bytes]:
+    """The PDFs a worker wrote to `path` (see _render_chunk), in order."""
+    with path.open("rb") as chunk:
+        while size := chunk.read(8):
+            yield chunk.read(int.from_bytes(size, "big"))
 
 
 def _check_jobs(jobs: Sequence[Job]) -> None:
@@ -324,7 +332,8 @@ def render_batch(jobs: Sequence[Job], out_path: Path, workers: int | None = None
                             progress(done_documents)
                     # Append what is ready in order; the workers render on meanwhile.
                     while merged in ready:
-                        writer.append(pypdf.PdfReader(paths[merged]))
+                        for pdf in _rendered(paths[merged]):
+                            writer.append(pypdf.PdfReader(io.BytesIO(pdf)))
                         paths[merged].unlink()
                         merged += 1
             except BaseException:
