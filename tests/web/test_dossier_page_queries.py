@@ -8,14 +8,14 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Permit
 from app.sop.machine import Action, move
 from tests.conftest import csrf_token, role_username
 from tests.factories import make_dossier
-from tests.web.helpers import page_text
+from tests.web.helpers import page_text, statements_of
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -50,29 +50,12 @@ def issued(app, login_as) -> tuple[int, str]:  # noqa: ANN001
     return dossier_id, number
 
 
-def _statements(app, client, url: str) -> tuple[list[str], str]:  # noqa: ANN001
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return seen, page_text(response)
-
-
 @pytest.mark.parametrize("role", ["Back Office", "Front Office"])
-def test_the_dossier_page_runs_a_bounded_number_of_statements(app, login_as, issued, role):
+def test_the_dossier_page_runs_a_bounded_number_ofstatements_of(app, login_as, issued, role):
     dossier_id, number = issued
     client = login_as(role)
     client.get(f"/dossierview/show/{dossier_id}")  # the first request of a client warms nothing shared
-    statements, text = _statements(app, client, f"/dossierview/show/{dossier_id}")
+    statements, text = statements_of(app, client, f"/dossierview/show/{dossier_id}")
     assert number in text and "Tanda tangan belum lengkap" in text
     assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n" + "\n".join(
         " ".join(s.split())[:160] for s in statements)

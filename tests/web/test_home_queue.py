@@ -8,7 +8,7 @@ import html
 import re
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Dossier, Stage
@@ -18,7 +18,7 @@ from app.sop.machine import Action, move
 from app.views.home import QUEUE_SIZE
 from tests.conftest import role_username
 from tests.factories import make_dossier
-from tests.web.helpers import page_text
+from tests.web.helpers import page_text, statements_of
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -215,39 +215,22 @@ def test_the_grids_stage_list_filter_ignores_what_names_no_stage(login_as, offic
     assert _grid_receipts(client, "/dossierview/list/?_flt_2_stage=bukan&_flt_2_stage=99999999999999999999") == set()
 
 
-def test_the_queue_shows_a_page_and_runs_a_bounded_number_of_statements(app, login_as):
+def test_the_queue_shows_a_page_and_runs_a_bounded_number_ofstatements_of(app, login_as):
     with app.app_context():
         for n in range(QUEUE_SIZE + 5):
             _dossier("VERIFIKASI", dt.timedelta(hours=n - 10))
         _dossier("PEMERIKSAAN_LAPANGAN", -dt.timedelta(days=1))
     client = login_as("Back Office")
     client.get("/")
-    statements, page = _statements(app, client, "/")
+    statements, page = statements_of(app, client, "/")
     assert len(_receipts(_table(page, "queue-rows"))) == QUEUE_SIZE
     assert f"Menampilkan {QUEUE_SIZE} pertama dari {QUEUE_SIZE + 5}" in page
     assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n" + "\n".join(
         " ".join(s.split())[:160] for s in statements)
     supervisor = login_as("Supervisor")
     supervisor.get("/")
-    statements, _ = _statements(app, supervisor, "/")
+    statements, _ = statements_of(app, supervisor, "/")
     assert len(statements) <= MAX_STATEMENTS
-
-
-def _statements(app, client, url: str) -> tuple[list[str], str]:  # noqa: ANN001
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return seen, page_text(response)
 
 
 def test_worklist_marks_agree_with_its_counts(app, office):
