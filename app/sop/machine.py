@@ -400,11 +400,12 @@ def _apply_chunk(
 ) -> list[Outcome]:
     """One step for these dossiers, then, when carrying, the next steps of those that carry on:
     each step judged and written on its own, with its own history row."""
+    # The role that moves each dossier, read before the move changes its stage.
+    worker = {i: s.stage.role_name for i, s in situations.items()} if carry else {}
     outcomes = _step(session, dossier_ids, situations, action, **step)
     if not (carry and action is Action.ADVANCE):
         return outcomes
     by_id = {o.dossier_id: i for i, o in enumerate(outcomes)}
-    worker = {i: s.stage.role_name for i, s in situations.items()}
     going = [o.dossier_id for o in outcomes if o.moved]
     while going:
         here = load_situations(session, going, sop_rows)
