@@ -5,6 +5,7 @@ Not a bench itself: `python bench/demo_app.py --help` says so.
 """
 from __future__ import annotations
 
+import argparse
 import inspect
 import os
 import secrets
@@ -13,6 +14,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every bench over the demo data takes: its size and seed, how many requests,
+    which database, and whether to keep or rebuild it."""
+    parser.add_argument("--dossiers", "--rows", type=int, default=100_000,
+                        help="dossiers of the demo data (when it is built); default 100000")
+    parser.add_argument("--repeat", type=int, default=30, help="measured requests per page; default 30")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per page first; default 3")
+    parser.add_argument("--seed", type=int, default=76, help="seed of the demo data; default 76")
+    parser.add_argument("--database-url", help="PostgreSQL URL (built there if it holds no dossiers); default: "
+                        "a fresh SQLite file. Never the test suite's database.")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build the data again: with --database-url drop its public schema first, with --keep "
+                        "delete the kept database")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="SQLite: keep the database in DIR and reuse it on later runs with the same DIR")
 
 
 def driver_url(url: str) -> str:

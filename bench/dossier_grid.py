@@ -67,7 +67,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo_app import StatementCounter, demo_app, driver_url, sign_in
+from demo_app import StatementCounter, add_demo_arguments, demo_app, driver_url, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("default", "filtered", "sorted", "page2000")
@@ -288,20 +288,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="\n\n".join(__doc__.split("\n\n")[1:]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dossiers", "--rows", type=int, default=100_000,
-                        help="dossiers of the demo data (when it is built); default 100000")
-    parser.add_argument("--repeat", type=int, default=30, help="measured requests per page; default 30")
-    parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per page first; default 3")
-    parser.add_argument("--seed", type=int, default=76, help="seed of the demo data; default 76")
+    add_demo_arguments(parser)
     parser.add_argument("--grids", default=",".join(GRIDS),
                         help=f"comma-separated grids to measure; default all: {','.join(GRIDS)}")
-    parser.add_argument("--database-url", help="PostgreSQL URL (built there if it holds no dossiers); default: "
-                        "a fresh SQLite file. Never the test suite's database.")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="build the data again: with --database-url drop its public schema first, with --keep "
-                        "delete the kept database")
-    parser.add_argument("--keep", metavar="DIR",
-                        help="SQLite: keep the database in DIR and reuse it on later runs with the same DIR")
     parser.add_argument("--bare-loading", choices=sorted(BARE_MODES), default="best",
                         help="how the bare grids read related columns: 'joined', FAB's own outer joins for dotted "
                         "columns (as its REST API does, the same joins as ours; the count on the table alone), "

@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from demo_app import StatementCounter, demo_app, sign_in, user
+from demo_app import StatementCounter, add_demo_arguments, demo_app, sign_in, user
 
 TARGET_MS = 150.0
 BASELINE = "/dossierview/list/"
@@ -161,18 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="\n\n".join(__doc__.split("\n\n")[1:]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--dossiers", "--rows", type=int, default=100_000,
-                        help="dossiers of the demo data (when it is built); default 100000")
-    parser.add_argument("--repeat", type=int, default=30, help="measured requests per page; default 30")
-    parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per page first; default 3")
-    parser.add_argument("--seed", type=int, default=76, help="seed of the demo data; default 76")
-    parser.add_argument("--database-url", help="PostgreSQL URL (built there if it holds no dossiers); default: "
-                        "a fresh SQLite file. Never the test suite's database.")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="build the data again: with --database-url drop its public schema first, with --keep "
-                        "delete the kept database")
-    parser.add_argument("--keep", metavar="DIR",
-                        help="SQLite: keep the database in DIR and reuse it on later runs with the same DIR")
+    add_demo_arguments(parser)
     return parser
 
 
