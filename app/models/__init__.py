@@ -2,6 +2,15 @@
 SOP engine and the report builders use these in plain Python (labels live in app.labels)."""
 from app.models.base import Base, BigId, NAMING_CONVENTION  # noqa: I001  (the base first)
 from app.models.account import ACCOUNT_METADATA, Account, account_fk, create_all, drop_all
+from app.models.alerts import (
+    AlertKind,
+    DashboardState,
+    DashboardTally,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    TallyMeasure,
+)
 from app.models.applicant import Applicant
 from app.models.audit import AuditAction, AuditEntry
 from app.models.company import Company
@@ -19,12 +28,15 @@ from app.models import guards  # noqa: E402, F401, I001  (triggers created with 
 __all__ = [
     "ACCOUNT_METADATA",
     "Account",
+    "AlertKind",
     "Applicant",
     "AuditAction",
     "AuditEntry",
     "Base",
     "BigId",
     "Company",
+    "DashboardState",
+    "DashboardTally",
     "Document",
     "Dossier",
     "DossierStatus",
@@ -34,7 +46,10 @@ __all__ = [
     "LocalHoliday",
     "LoginThrottle",
     "NAMING_CONVENTION",
+    "Notification",
     "NumberCounter",
+    "OutboxMessage",
+    "OutboxStatus",
     "Permit",
     "PermitType",
     "PrintLog",
@@ -44,6 +59,7 @@ __all__ = [
     "SessionGeneration",
     "Stage",
     "StageEvent",
+    "TallyMeasure",
     "account_fk",
     "create_all",
     "describe_parameters",

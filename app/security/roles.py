@@ -46,11 +46,17 @@ SPREADSHEET_IMPORT = "SpreadsheetImport"
 SOP_SHEET = "SopSheet"
 # The audit trail: read and exported, never changed (no permission to add, edit or delete exists).
 AUDIT_ENTRY = "AuditEntry"
+# The office dashboard (Laporan → Dasbor): supervisors, Kabid and Kepala Dinas.
+DASHBOARD = "Dashboard"
+# One's own SLA alerts (the bell): every officer.
+NOTIFICATION = "Notification"
+# Messages waiting to leave (e-mail), their retries and errors: Admin reads them and sends one again.
+OUTBOX = "Outbox"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
     LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
-    SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY,
+    SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY, DASHBOARD, NOTIFICATION, OUTBOX,
 )
 
 READ = ("can_list", "can_show")
@@ -85,8 +91,10 @@ _SOP_READ = {PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLID
 # Everyone follows their own report jobs (a big grid export is one).
 _CASE_READ = {
     COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: FILE_READ, STAGE_EVENT: READ, PERMIT: READ,
-    DOSSIER_PAPER: PRINT, REPORT_JOB: OWN_JOBS,
+    DOSSIER_PAPER: PRINT, REPORT_JOB: OWN_JOBS, NOTIFICATION: ("can_list",),
 }
+# The dashboard, for those who answer for the office's figures.
+_OVERSIGHT = {DASHBOARD: ("can_list", "can_export")}
 
 # role -> resource -> permissions. Admin is handled apart: it gets every permission.
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -107,10 +115,11 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     TIM_TEKNIS: {**_SOP_READ, **_CASE_READ, DOCUMENT: FILE_HANDLE, DOSSIER_MOVE: MOVE},
     # Check, initial, sign (steps 10-12).
     KASI_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
-    KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
+    KABID_PERIZINAN: {**_SOP_READ, **_CASE_READ, **_OVERSIGHT, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE},
     # Signs permits (step 12), and alone may revoke one.
     KEPALA_DINAS: {
-        **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE, PERMIT: READ + ("can_revoke",),
+        **_SOP_READ, **_CASE_READ, **_OVERSIGHT, REGISTER_ENTRY: READ, DOSSIER_MOVE: MOVE,
+        PERMIT: READ + ("can_revoke",),
     },
     # Records the permit in the manual register and files the paper (step 15); prints the register
     # book and batches of permits.
@@ -121,8 +130,8 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # Reads everything and the audit trail, exports the monthly registers, and may download
     # anyone's report.
     SUPERVISOR: {
-        **_SOP_READ, **_CASE_READ, REGISTER_ENTRY: READ, REPORT_JOB: ALL_JOBS, MONTHLY_REPORT: REQUEST,
-        AUDIT_ENTRY: READ,
+        **_SOP_READ, **_CASE_READ, **_OVERSIGHT, REGISTER_ENTRY: READ, REPORT_JOB: ALL_JOBS,
+        MONTHLY_REPORT: REQUEST, AUDIT_ENTRY: READ,
     },
 }
 
@@ -131,7 +140,8 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
 ADMIN_GRANTS: dict[str, tuple[str, ...]] = {
     PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: FULL, SOP_SHEET: ("can_import", "can_export"),
     COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ, PERMIT: READ,
-    REGISTER_ENTRY: READ, REPORT_JOB: OWN_JOBS, AUDIT_ENTRY: READ,
+    REGISTER_ENTRY: READ, REPORT_JOB: OWN_JOBS, AUDIT_ENTRY: READ, OUTBOX: READ + ("can_retry",),
+    NOTIFICATION: ("can_list",),
 }
 
 # Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).
