@@ -115,6 +115,11 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("LOKET_PUBLIC_URL") or None
     # Public status and verification pages need no login; throttle guessing.
     PUBLIC_RATE_LIMIT = "30 per minute"
+    # Outgoing mail (the daily digest) through the outbox (app.outbox): smtp://user:pass@host:port,
+    # ?starttls=1 for STARTTLS, smtps://host:465 for TLS from the start (app.mail). Unset: no mail
+    # leaves, messages wait in the outbox.
+    SMTP_URL: str | None = os.environ.get("LOKET_SMTP_URL") or None
+    MAIL_FROM = os.environ.get("LOKET_MAIL_FROM", "Loket <loket@localhost>")
     LETTERHEAD_GOVERNMENT = "PEMERINTAH KABUPATEN LANDAK"
     LETTERHEAD_AGENCY = "DINAS PENANAMAN MODAL, PELAYANAN TERPADU SATU PINTU DAN TENAGA KERJA"
     LETTERHEAD_ADDRESS = "Jalan Pangeran Cinata, Ngabang, Kabupaten Landak, Kalimantan Barat 79357"
@@ -137,5 +142,6 @@ class TestConfig(Config):
     SERVER_NAME = "localhost"
     JOBS_IMMEDIATE = True
     PRINT_WORKERS = 2
+    SMTP_URL = None  # a developer's LOKET_SMTP_URL never reaches the tests (tests/smtp.py sets its own)
     # Cheap hashes keep fixture logins fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
