@@ -59,6 +59,7 @@ class RegisterRow:
     issued_on: dt.date | None       # tanggal terbit
     working_days: float | None      # lama proses (hari kerja), e.g. 3.4
     on_time: bool | None            # tepat waktu? (None = still running)
+    past_sla: bool = False          # melewati SLA at the report's time: no decision, past the promise
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ _REGISTER_COLUMNS: tuple[tuple[str, float, str | None, str], ...] = (
     ("Tanggal Terbit", 12, DATE_FORMAT, _D),
     ("Lama Proses (hari kerja)", 11, DAYS_FORMAT, _N),
     ("Tepat Waktu?", 9, None, _S),
+    ("Melewati SLA", 9, None, _S),
 )
 _SUMMARY_COLUMNS: tuple[tuple[str, float, str | None, str], ...] = (
     ("Jenis Izin", 30, None, _S),
@@ -275,6 +277,7 @@ def _register_values(row: RegisterRow, number: int) -> list[Any]:
         row.issued_on,
         _finite(row.working_days),
         ON_TIME_LABELS[row.on_time],
+        "Ya" if row.past_sla else None,
     ]
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
+from app.alerts import is_past_sla
 from app.labels import DOSSIER_STATUSES, translated
 from app.models import Applicant, Company, Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
 from app.sop.calendar import WorkingCalendar, as_utc
@@ -168,7 +169,13 @@ def _chunk_rows(
             issued_on=row.issued_on,
             working_days=round(spent / calendar.day_minutes, 1),
             on_time=None if end is None or row.due_at is None else end <= as_utc(row.due_at),
+            past_sla=is_past_sla(row.status, row.due_at, _last_return(history), now),
         )
+
+
+def _last_return(history: Sequence[StageEventLike]) -> dt.datetime | None:
+    returns = [e.occurred_at for e in history if e.action == Action.RETURN.value]
+    return returns[-1] if returns else None
 
 
 def _finished_at(row, history: Sequence[StageEventLike]) -> dt.datetime | None:  # noqa: ANN001

@@ -138,7 +138,7 @@ def test_sheets_and_headers(book, register, ringkasan) -> None:
     assert tuple(c.value for c in register[1]) == REGISTER_HEADERS == (
         "No", "Tanggal Diterima", "Nomor Pendaftaran", "Nama Pemohon", "NIK Pemohon", "Perusahaan", "NIB",
         "NPWP", "Jenis Izin", "Tahapan", "Status", "Nomor Izin", "Tanggal Terbit", "Lama Proses (hari kerja)",
-        "Tepat Waktu?",
+        "Tepat Waktu?", "Melewati SLA",
     )
     assert all(c.font.bold for c in register[1])
     assert tuple(c.value for c in ringkasan[1]) == SUMMARY_HEADERS
@@ -190,7 +190,7 @@ def test_working_days_and_on_time(register) -> None:
 
 def test_layout(register, ringkasan) -> None:
     assert register.freeze_panes == "A2"
-    assert register.auto_filter.ref == f"A1:O{1 + len(ROWS)}"
+    assert register.auto_filter.ref == f"A1:P{1 + len(ROWS)}"
     assert ringkasan.freeze_panes == "A2"
     assert ringkasan.auto_filter.ref == f"A1:J{1 + len(SUMMARY)}"
     for ws, count in ((register, len(REGISTER_HEADERS)), (ringkasan, len(SUMMARY_HEADERS))):
@@ -305,7 +305,7 @@ def test_empty_month_still_has_headers() -> None:
     assert write_register(out, META, iter(()), iter(())) == 0
     book = load_workbook(out)
     assert book["Register"].max_row == 1
-    assert book["Register"].auto_filter.ref == "A1:O1"
+    assert book["Register"].auto_filter.ref == "A1:P1"
 
 
 def test_failure_leaves_no_file_behind(tmp_path: Path) -> None:
