@@ -18,7 +18,7 @@ CONTENT_SECURITY_POLICY: dict[str, str] = {
     # datepicker write them too; inline styles cannot run code, so they stay allowed. A nonce
     # here would make browsers ignore 'unsafe-inline', so style-src takes none.
     "style-src": "'self' 'unsafe-inline'",
-    "img-src": "'self'",
+    "img-src": "'self' blob:",  # the dashboard's PNG download draws its own chart's SVG from a blob: URL
     "font-src": "'self'",
     "connect-src": "'self'",
     "object-src": "'none'",
