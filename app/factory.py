@@ -15,6 +15,7 @@ from app.errors import init_error_pages
 from app.extensions import db, migrate
 from app.i18n import install_template_gettext, register_wtforms_catalog
 from app.jobs.queue import init_jobs
+from app.mail import init_mail
 from app.menu import register_views
 from app.private_files import private_dir, private_sqlite_file
 from app.secrets import load_or_create_secret_key
@@ -25,6 +26,7 @@ from app.security.headers import init_headers
 from app.templating import register_template_helpers
 from app.views.audit import register_audit_helpers
 from app.views.documents import register_document_helpers
+from app.views.notifications import init_bell
 from app.views.papers import register_paper_helpers
 from app.views.reports import register_report_helpers
 from app.views.timeline import register_dossier_page_helpers
@@ -52,6 +54,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     init_accounts(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    init_mail(app)
     init_headers(app)  # first of the before_request hooks: error pages need its nonce
     init_csrf(app)
     init_audit(app)
@@ -61,6 +64,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
         register_views(appbuilder)
     register_template_helpers(app)
     register_dossier_page_helpers(app)
+    init_bell(app)
     register_document_helpers(app)
     register_workbench_helpers(app)
     register_paper_helpers(app)

@@ -10,17 +10,20 @@ from flask_babel import lazy_gettext as _l
 from app.api import ALL_APIS
 from app.views.audit import AuditEntryView
 from app.views.corrections import PermitCorrectionView
+from app.views.dashboard import DashboardView
 from app.views.documents import DocumentFileView
 from app.views.dossiers import DocumentView, DossierView, StageEventView
 from app.views.holidays import LocalHolidayView
 from app.views.imports import SpreadsheetImportView
 from app.views.moves import DossierMoveView
+from app.views.notifications import NotificationView
+from app.views.outbox import OutboxView
 from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
 from app.views.regions import RegionView
 from app.views.register import RegisterEntryView
-from app.views.search import SearchView
 from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
+from app.views.search import SearchView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
 from app.views.sop_sheets import SopSheetView
 
@@ -51,10 +54,13 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(SpreadsheetImportView, "SpreadsheetImport", _l("Import a spreadsheet"), "fa-upload", *_PARTIES),
     MenuEntry(PermitView, "Permits", _l("Permits"), "fa-certificate", *_ARCHIVE),
     MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
+    MenuEntry(DashboardView, "Dashboard", _l("Dashboard"), "fa-dashboard", *_REPORTS),
     MenuEntry(MonthlyReportView, "MonthlyReports", _l("Monthly registers"), "fa-file-excel-o", *_REPORTS),
     MenuEntry(ArchiveReportView, "ArchiveReports", _l("Register book and batch print"), "fa-print", *_REPORTS),
     MenuEntry(ReportJobView, "ReportJobs", _l("Report jobs"), "fa-tasks", *_REPORTS),
     MenuEntry(AuditEntryView, "AuditTrail", _l("Audit trail"), "fa-shield", *_REPORTS),
+    # Admin: mail waiting to leave, its retries and errors.
+    MenuEntry(OutboxView, "Outbox", _l("Outbox"), "fa-envelope", *_REPORTS),
     MenuEntry(PermitTypeView, "PermitTypes", _l("Permit types"), "fa-list", *_SOP),
     MenuEntry(StageView, "Stages", _l("Stages"), "fa-list-ol", *_SOP),
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
@@ -74,7 +80,8 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
-    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView):
+    # The bell's page: every officer reaches it from the top bar.
+    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView, NotificationView):
         appbuilder.add_view_no_menu(view)
     appbuilder.add_view_no_menu(SearchView)  # the top bar's search box; signed-in staff only
     public = appbuilder.add_view_no_menu(PublicView)

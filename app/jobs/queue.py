@@ -1,6 +1,7 @@
 """The Huey instance of one app, its tasks, and the consumers that run them."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -13,7 +14,12 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
+from app import alerts, outbox
+from app.dashboard import tallies
+from app.extensions import db
 from app.jobs import runner
+from app.mail import mail_configured
+from app.office import office_calendar
 from app.private_files import private_file
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,15 @@ def make_huey(app: Flask) -> Huey:
     return SqliteHuey("loket", filename=str(private_file(Path(app.instance_path) / "jobs.db")))
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _base_url(app: Flask) -> str:
+    """Where links in mail point: the configured public address of the app."""
+    return (app.config.get("PUBLIC_BASE_URL") or "http://localhost:8080").rstrip("/")
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -55,6 +70,34 @@ def init_jobs(app: Flask) -> JobQueue:
     def reap_stale_jobs() -> None:
         with app.app_context():
             runner.reap(app.extensions["loket_jobs"])
+
+    @huey.periodic_task(crontab(minute="*/5"), name="loket.refresh_dashboard")
+    @huey.lock_task("loket.refresh_dashboard")  # one counter at a time, across every consumer
+    def refresh_dashboard() -> None:
+        with app.app_context():
+            tallies.refresh(db.session, office_calendar(), _now())
+
+    @huey.periodic_task(crontab(minute="*/5"), name="loket.scan_sla")
+    def scan_sla() -> None:
+        """The bell: dossiers due within a working day or past their promise (never told twice)."""
+        with app.app_context():
+            alerts.scan(db.session, office_calendar(), _now())
+            db.session.commit()
+
+    @huey.periodic_task(crontab(minute="*/5"), name="loket.queue_digest")
+    def queue_digest() -> None:
+        """The supervisors' morning digest: queued once per working day from 07:00 office time, so a
+        consumer that was down at 07:00 still sends it when it comes back."""
+        with app.app_context():
+            if mail_configured(app):
+                alerts.queue_digest(db.session, office_calendar(), _now(), base_url=_base_url(app),
+                                    enqueue=outbox.enqueue)
+                db.session.commit()
+
+    @huey.periodic_task(crontab(minute="*"), name="loket.send_outbox")
+    def send_outbox() -> None:
+        with app.app_context():
+            outbox.send_pending(app)
 
     @huey.periodic_task(crontab(minute="17", hour="2"), name="loket.purge_old_reports")
     def purge_old_reports() -> None:

@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from wtforms import SelectField, StringField
 from wtforms.widgets import html_params
 
+from app.alerts import due_soon_condition, due_soon_horizon, overdue_condition
 from app.extensions import db
 from app.formatting import format_working_time
 from app.labels import DOSSIER_STATUSES
@@ -45,6 +46,12 @@ from app.request_cache import request_cache
 from app.sop.calendar import as_utc
 from app.sop.sla import clock
 from app.views.paging import list_page
+from app.views.period_filters import (
+    FilterIssuedInMonth,
+    FilterReceivedInMonth,
+    FilterRejectedInMonth,
+    FilterReturnedInMonth,
+)
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 _LIKE_SPECIAL = re.compile(r"([\\%_])")
@@ -213,9 +220,48 @@ class FilterOnTime(BaseFilter):
         return query.filter(or_(Dossier.status == DossierStatus.ISSUED.value, in_progress))
 
 
+class FilterPastSla(BaseFilter):
+    """Melewati SLA (app.alerts): no decision and past the promise; a returned dossier counts when
+    it was already late at its last return."""
+
+    name = _l("Past SLA")
+    arg_name = "past_sla"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        now = _stored_instant(self, dt.datetime.now(dt.timezone.utc))
+        return query.filter(overdue_condition(now))
+
+
+class FilterDueSoon(BaseFilter):
+    """Jatuh tempo <= 1 hari kerja (app.alerts): in progress, due within one working day of office time."""
+
+    name = _l("Due within one working day")
+    arg_name = "due_soon"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        now = dt.datetime.now(dt.timezone.utc)
+        horizon = due_soon_horizon(office_calendar(), now)
+        return query.filter(due_soon_condition(_stored_instant(self, now), _stored_instant(self, horizon)))
+
+
+class FilterOnTrack(BaseFilter):
+    """Sesuai jadwal: open work that is neither past its promise nor due within one working day
+    (the dashboard's "on time"; an issued permit kept its promise)."""
+
+    name = _l("On track (more than one working day left)")
+    arg_name = "on_track"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        horizon = _stored_instant(self, due_soon_horizon(office_calendar(), dt.datetime.now(dt.timezone.utc)))
+        in_progress = and_(Dossier.status == DossierStatus.IN_PROGRESS.value,
+                           or_(Dossier.due_at.is_(None), Dossier.due_at >= horizon))
+        return query.filter(or_(Dossier.status == DossierStatus.ISSUED.value, in_progress))
+
+
 # Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html and
-# the home page).
-DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday, FilterOnTime]
+# the home page). Append only: the indexes are in links.
+DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday, FilterOnTime, FilterPastSla, FilterDueSoon,
+               FilterOnTrack]
 
 
 class _GridFilterConverter(SQLAFilterConverter):
@@ -332,6 +378,9 @@ class DossierGridInterface(LoketInterface):
     column_filters = {
         "receipt_number": [FilterPrefix, FilterEndsWith, FilterContains, FilterEqual],
         "status": [FilterEqual, FilterNotEqual, FilterIn],
+        # FAB's four, then the months the dashboard's bars link to (app.views.period_filters).
+        "submitted_at": [FilterEqual, FilterGreater, FilterSmaller, FilterNotEqual, FilterReceivedInMonth,
+                         FilterIssuedInMonth, FilterReturnedInMonth, FilterRejectedInMonth],
         "due_at": DUE_FILTERS,
         "stage": [_RelationIdEqual, _RelationIdNotEqual, _RelationIdIn],
     }

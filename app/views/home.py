@@ -16,6 +16,7 @@ from app.office import office_calendar
 from app.security import roles as resources
 from app.sop import worklist
 from app.sop.calendar import WorkingCalendar
+from app.views.dashboard import dashboard_context
 
 QUEUE_SIZE = 50
 GRID = "DossierView.list"
@@ -113,8 +114,11 @@ class HomeView(IndexView):
         }
         if scope:
             context["queue"] = _queue(stages, scope, calendar, now)
-        # The office view: the Supervisor, and anyone else who reads dossiers but works no stage.
-        if resources.SUPERVISOR in role_names or (
+        if sm.has_access("can_list", resources.DASHBOARD):
+            # Supervisor, Kabid, Kepala Dinas: their home is the dashboard (under their own queue).
+            context.update(dashboard_context(now))
+        # The office view: anyone else who reads dossiers but works no stage.
+        elif resources.SUPERVISOR in role_names or (
                 not scope and resources.ADMIN not in role_names and context["can_list_dossiers"]):
             context["office"] = _office(stages, calendar, now)
         return self.render_template(self.index_template, appbuilder=self.appbuilder, **context)

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("clean_db")
 
 NOW = dt.datetime.now(dt.timezone.utc)
 MAX_STATEMENTS = 8
+DASHBOARD_STATEMENTS = 16
 
 
 def _stage_id(code: str) -> int:
@@ -174,26 +175,37 @@ def test_quick_links_follow_each_roles_tools(login_as):
     assert "Register Bulanan" in supervisor and "Buku Register dan Cetak Massal" not in supervisor
 
 
-def test_the_supervisor_sees_the_whole_office_by_stage_and_its_overdue_dossiers(app, login_as, office):
+def _cells(row: str) -> list[int]:
+    return [int(c.replace(".", "")) for c in re.findall(r'<td class="text-right">([\d.]+)</td>', row)]
+
+
+def _segment(page: str, stage_id: int, flt: str) -> str:
+    """The dashboard's chart link for one stage and SLA state."""
+    for href in re.findall(r'<a href="([^"]+)" class="chart-link"', page):
+        href = html.unescape(href)
+        if f"_flt_0_stage={stage_id}&" in href and flt in href:
+            return href
+    raise AssertionError(f"no bar for stage {stage_id} {flt}")
+
+
+def test_the_supervisor_sees_the_whole_office_by_stage_on_the_dashboard(app, login_as, office):
     client = login_as("Supervisor")
     page = page_text(client.get("/"))
-    assert 'id="home-queue"' not in page and "Ringkasan Kantor" in page
-    counts = _table(page, "office-counts")
+    assert 'id="home-queue"' not in page and 'id="panel-tahap-sekarang"' in page
+    counts = re.search(r'id="panel-tahap-sekarang".*?</table>', page, re.S).group(0)
     with app.app_context():
         ids = {code: _stage_id(code) for code in ("VERIFIKASI", "PEMERIKSAAN_LAPANGAN", "PENGARSIPAN", "BERKAS")}
-    verification = _row(counts, "data-stage", ids["VERIFIKASI"])
-    assert [_count(verification, c) for c in ("count-overdue", "count-due-today", "count-on-time", "count-returned")] \
-        == [1, 1, 1, 1]
-    assert _count(_row(counts, "data-stage", ids["PEMERIKSAAN_LAPANGAN"]), "count-overdue") == 1
-    # An issued permit kept its promise: on time, not overdue.
-    archive = _row(counts, "data-stage", ids["PENGARSIPAN"])
-    assert (_count(archive, "count-overdue"), _count(archive, "count-on-time")) == (0, 1)
+    # On time, due within a working day, past SLA, returned, total.
+    assert _cells(_row(counts, "data-key", ids["VERIFIKASI"])) == [1, 1, 1, 1, 4]
+    assert _cells(_row(counts, "data-key", ids["PEMERIKSAAN_LAPANGAN"]))[2] == 1
+    # An issued permit kept its promise: on time, not overdue; an archived dossier is no work.
+    assert _cells(_row(counts, "data-key", ids["PENGARSIPAN"])) == [1, 0, 0, 0, 1]
     receipts = {key: receipt for key, (_, receipt) in office.items()}
-    assert _grid_receipts(client, _link(verification, "count-on-time")) == {receipts["verify_later"]}
-    assert _grid_receipts(client, _link(verification, "count-returned")) == {receipts["returned"]}
-    # Overdue dossiers of every stage, the longest overdue first.
-    assert _receipts(_table(page, "office-overdue")) == [
-        receipts[k] for k in ("site_late", "verify_late", "draft_late")]
+    verification = ids["VERIFIKASI"]
+    assert _grid_receipts(client, _segment(page, verification, "_flt_7_due_at")) == {receipts["verify_later"]}
+    assert _grid_receipts(client, _segment(page, verification, "_flt_6_due_at")) == {receipts["verify_today"]}
+    assert _grid_receipts(client, _segment(page, verification, "_flt_2_due_at")) == {receipts["verify_late"]}
+    assert _grid_receipts(client, _segment(page, verification, "_flt_0_status")) == {receipts["returned"]}
 
 
 def test_admin_lands_on_its_screens_not_on_a_queue(login_as):
@@ -227,10 +239,11 @@ def test_the_queue_shows_a_page_and_runs_a_bounded_number_ofstatements_of(app, l
     assert f"Menampilkan {QUEUE_SIZE} pertama dari {QUEUE_SIZE + 5}" in page
     assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n" + "\n".join(
         " ".join(s.split())[:160] for s in statements)
+    # The Supervisor's home is the dashboard: its own fixed number of statements, whatever the data.
     supervisor = login_as("Supervisor")
     supervisor.get("/")
     statements, _ = statements_of(app, supervisor, "/")
-    assert len(statements) <= MAX_STATEMENTS
+    assert len(statements) <= DASHBOARD_STATEMENTS, "\n".join(" ".join(s.split())[:160] for s in statements)
 
 
 def test_worklist_marks_agree_with_its_counts(app, office):

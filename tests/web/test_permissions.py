@@ -13,7 +13,17 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEntry, Document, LocalHoliday, Permit, PermitType, RegisterEntry, ReportJob, StageEvent
+from app.models import (
+    AuditEntry,
+    Document,
+    LocalHoliday,
+    OutboxMessage,
+    Permit,
+    PermitType,
+    RegisterEntry,
+    ReportJob,
+    StageEvent,
+)
 from app.printing import permit_snapshot
 from app.security.roles import ALL_ROLES
 from tests.conftest import csrf_token
@@ -74,6 +84,12 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "SopSheet": {"import": {ADMIN}, "export": EVERYONE},
     # The audit trail: supervisors and Admin read and export it; nobody changes it (no endpoint).
     "AuditEntry": {"list": {SUP, ADMIN}, "show": {SUP, ADMIN}},
+    # The office's figures: those who answer for them (the Supervisor, Kabid and Kepala Dinas).
+    "Dashboard": {"list": {SUP, KABID, KADIS}, "export": {SUP, KABID, KADIS}},
+    # One's own SLA alerts (the bell): every officer, Admin too (it has none to see).
+    "Notification": {"list": EVERYONE},
+    # Mail waiting to leave: Admin reads it and sends a message again.
+    "Outbox": {"list": {ADMIN}, "show": {ADMIN}, "retry": {ADMIN}},
 }
 
 VIEW_PREFIX = {
@@ -83,7 +99,8 @@ VIEW_PREFIX = {
     "LocalHoliday": "/localholidayview", "DossierMove": "/dossiermoves", "Permit": "/permitview",
     "DossierPaper": "/papers", "ReportJob": "/reportjobview", "MonthlyReport": "/monthlyreports",
     "ArchiveReport": "/archivereports", "SpreadsheetImport": "/imports",
-    "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview",
+    "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview", "Dashboard": "/dasbor",
+    "Notification": "/notifikasi", "Outbox": "/outboxview",
 }
 # Further screens on a resource's permissions.
 EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company"}
@@ -138,7 +155,10 @@ def rows(app: Flask) -> dict[str, int]:
         )
         job = ReportJob(kind="register_received", parameters={"year": 2026, "month": 10}, status="failed",
                         requested_at=dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC), progress_done=0, attempts=1)
-        db.session.add_all([document, register, holiday, permit_row, job])
+        message = OutboxMessage(recipient="kabid@uji.invalid", subject="Ringkasan harian", body_text="Uji",
+                                created_at=dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC),
+                                next_attempt_at=dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC))
+        db.session.add_all([document, register, holiday, permit_row, job, message])
         db.session.commit()
         event = db.session.query(StageEvent).filter_by(dossier_id=dossier.id).first()
         return {
@@ -146,7 +166,7 @@ def rows(app: Flask) -> dict[str, int]:
             "StageEvent": event.id, "RegisterEntry": register.id, "PermitType": permit.id,
             "Stage": permit.stages[0].id, "RequirementType": permit.requirements[0].id,
             "LocalHoliday": holiday.id, "Permit": permit_row.id, "ReportJob": job.id,
-            "AuditEntry": db.session.scalar(select(func.max(AuditEntry.id))),
+            "AuditEntry": db.session.scalar(select(func.max(AuditEntry.id))), "Outbox": message.id,
         }
 
 
@@ -191,6 +211,8 @@ _OPERATION = {
     "confirm": "move", "apply": "move", "pdf": "print", "upload": "upload", "verify": "verify", "revoke": "revoke",
     "PermitCorrectionView.open": "add",
     "RegionView.desa": "list",  # a company form's desa list
+    "DashboardView.index": "list", "DashboardView.excel": "export",
+    "NotificationView.read": "list", "NotificationView.count": "list",
 }
 
 
