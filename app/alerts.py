@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ IN_PROGRESS = DossierStatus.IN_PROGRESS.value
 RETURNED = DossierStatus.RETURNED.value
 # Those who answer for the office's figures: every at-risk dossier is theirs to know about.
 OVERSIGHT_ROLES: tuple[str, ...] = tuple(role for role, grants in ROLE_GRANTS.items() if DASHBOARD in grants)
+log = logging.getLogger(__name__)
 DIGEST_TIME = dt.time(7, 0)  # office time, on working days
 DIGEST_LIST_LIMIT = 500  # dossiers listed in one digest (the counts cover them all)
 _CHUNK = 500
@@ -417,7 +419,13 @@ def queue_digest(
     if not recipients:
         return 0
     digest = build_digest(session, calendar, now, day, base_url)
+    queued = 0
     for user_id, email in recipients:
-        enqueue(session, recipient=email, subject=digest.subject, body_text=digest.body_text,
-                body_html=digest.body_html, dedup_key=f"digest:{day.isoformat()}:{user_id}", now=now)
-    return len(recipients)
+        try:
+            enqueue(session, recipient=email, subject=digest.subject, body_text=digest.body_text,
+                    body_html=digest.body_html, dedup_key=f"digest:{day.isoformat()}:{user_id}", now=now)
+        except ValueError:  # an address the outbox refuses: the others still get theirs
+            log.warning("Ringkasan harian tidak dikirim ke pengguna %s: alamat e-mail tidak sah", user_id)
+            continue
+        queued += 1
+    return queued

@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from demo_app import StatementCounter, add_demo_arguments, demo_app, sign_in, user
+from demo_app import StatementCounter, demo_app, demo_parser, sign_in, user
 
 TARGET_MS = 300.0
 BASELINE = "/dossierview/list/"
@@ -164,12 +164,7 @@ def report(args: argparse.Namespace, pages: dict, samples: dict, figures: dict) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_demo_arguments(parser)
+    parser = demo_parser(__doc__)
     parser.add_argument("--recount", action="store_true", help="Count the tallies from nothing again (timed).")
     return parser
 

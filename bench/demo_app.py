@@ -16,6 +16,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def demo_parser(doc: str) -> argparse.ArgumentParser:
+    """A bench's command line: its docstring as --help (first paragraph, then the rest), and the
+    demo options (add_demo_arguments)."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        epilog="\n\n".join(doc.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_demo_arguments(parser)
+    return parser
+
+
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every bench over the demo data takes: its size and seed, how many requests,
     which database, and whether to keep or rebuild it."""

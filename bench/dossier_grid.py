@@ -67,7 +67,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo_app import StatementCounter, add_demo_arguments, demo_app, driver_url, sign_in
+from demo_app import StatementCounter, demo_app, demo_parser, driver_url, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("default", "filtered", "sorted", "page2000")
@@ -283,12 +283,7 @@ class _Worker:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_demo_arguments(parser)
+    parser = demo_parser(__doc__)
     parser.add_argument("--grids", default=",".join(GRIDS),
                         help=f"comma-separated grids to measure; default all: {','.join(GRIDS)}")
     parser.add_argument("--bare-loading", choices=sorted(BARE_MODES), default="best",

@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from demo_app import StatementCounter, add_demo_arguments, demo_app, sign_in, user
+from demo_app import StatementCounter, demo_app, demo_parser, sign_in, user
 
 TARGET_MS = 150.0
 BASELINE = "/dossierview/list/"
@@ -156,12 +156,7 @@ def report(args: argparse.Namespace, plan: dict, samples: dict, demo_seconds: fl
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_demo_arguments(parser)
+    parser = demo_parser(__doc__)
     return parser
 
 

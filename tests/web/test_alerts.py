@@ -400,6 +400,21 @@ def test_the_digest_is_queued_once_per_working_day_from_seven(db_ctx) -> None:  
     assert len({c["dedup_key"] for c in outbox.calls}) == 2 * sent
 
 
+def test_an_address_the_outbox_refuses_does_not_stop_the_others(db_ctx) -> None:  # noqa: ANN001, ARG001
+    place(due=wib(4, 12))
+    refused = f"{role_username(roles.SUPERVISOR)}@uji.invalid"
+    outbox = FakeOutbox()
+
+    def picky(session, **kwargs) -> None:  # noqa: ANN001, ANN003
+        if kwargs["recipient"] == refused:
+            raise ValueError("not one address")
+        outbox(session, **kwargs)
+
+    queued = alerts.queue_digest(db.session, CAL, wib(7, 7), base_url="https://loket.example", enqueue=picky)
+    assert queued == len(outbox.calls) == len(oversight_emails()) - 1
+    assert refused not in {call["recipient"] for call in outbox.calls}
+
+
 def test_the_digest_goes_through_the_real_outbox(db_ctx) -> None:  # noqa: ANN001, ARG001
     outbox = pytest.importorskip("app.outbox")
     place(due=wib(4, 12))
