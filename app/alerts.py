@@ -13,11 +13,18 @@ monthly register alike:
 
 Issued, rejected and archived dossiers are decided: never at risk.
 
+Alerts (the scan, the bell's list, the digest) are about running clocks: dossiers in progress,
+overdue or due soon. A returned dossier's clock stands still, and one that was late when handed
+back was told about while it ran (the scan runs every five minutes); asking every returned
+dossier for its last return would read the history of each (tens of thousands at a million
+dossiers) on every bell page. The mark itself (grid filter, dossier page, register) keeps the
+whole definition.
+
 Each list and count is one statement over ix_dossier_status_stage_due (status, stage_id, due_at,
-id); a returned dossier's last return is a correlated subquery on stage_event (dossier_id). The
-scan writes one Notification per (recipient, dossier, kind, due_at), the table's unique key, with
-INSERT .. ON CONFLICT DO NOTHING: two scans at once, or a scan run twice, tell nobody twice; a
-due-soon dossier that becomes overdue is a new event, and so is a promise moved by a resume.
+id), the in-progress part of it alone. The scan writes one Notification per (recipient, dossier,
+kind, due_at), the table's unique key, with INSERT .. ON CONFLICT DO NOTHING: two scans at once,
+or a scan run twice, tell nobody twice; a due-soon dossier that becomes overdue is a new event,
+and so is a promise moved by a resume.
 """
 from __future__ import annotations
 
@@ -105,9 +112,10 @@ def is_past_sla(status: str, due_at: dt.datetime | None, last_return: dt.datetim
 
 
 def _conditions(session: Session, calendar: WorkingCalendar, now: dt.datetime):  # noqa: ANN202
+    """(overdue, due soon) of a running clock, as WHERE clauses."""
     stored_now = _stored(session, now)
     horizon = _stored(session, due_soon_horizon(calendar, now))
-    return overdue_condition(stored_now), due_soon_condition(stored_now, horizon)
+    return and_(Dossier.status == IN_PROGRESS, Dossier.due_at < stored_now), due_soon_condition(stored_now, horizon)
 
 
 # --------------------------------------------------------------------------- reading
@@ -132,7 +140,7 @@ def at_risk(
         )
         .join(Stage, Stage.id == Dossier.stage_id)
         .join(Company, Company.id == Dossier.company_id)
-        .where(Dossier.status.in_((IN_PROGRESS, RETURNED)), or_(overdue, due_soon))
+        .where(Dossier.status == IN_PROGRESS, or_(overdue, due_soon))
         .order_by(Dossier.due_at, Dossier.id)
     )
     if stage_ids is not None:
@@ -162,7 +170,7 @@ def risk_counts(
             func.sum(case((due_soon, 1), else_=0)),
             func.sum(case((overdue, 1), else_=0)),
         )
-        .where(Dossier.status.in_((IN_PROGRESS, RETURNED)), or_(overdue, due_soon))
+        .where(Dossier.status == IN_PROGRESS, or_(overdue, due_soon))
         .group_by(Dossier.stage_id)
     )
     if stage_ids is not None:

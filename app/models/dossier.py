@@ -47,6 +47,9 @@ class Dossier(Base):
         Index("ix_dossier_status_id", "status", "id"),
         # The work queues (app.sop.worklist): a role's open dossiers at its stages, by promise.
         Index("ix_dossier_status_stage_due", "status", "stage_id", "due_at", "id"),
+        # The office's at-risk list (app.alerts) and the grid's overdue filter by promise: the
+        # dossiers in progress in promise order, without walking the archived ones.
+        Index("ix_dossier_status_due_id", "status", "due_at", "id"),
         # "Receipt number contains".
         trigram_index("ix_dossier_receipt_number_trgm", "receipt_number"),
         prefix_index("ix_dossier_receipt_number_prefix", "receipt_number"),
