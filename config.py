@@ -120,6 +120,11 @@ class Config:
     # leaves, messages wait in the outbox.
     SMTP_URL: str | None = os.environ.get("LOKET_SMTP_URL") or None
     MAIL_FROM = os.environ.get("LOKET_MAIL_FROM", "Loket <loket@localhost>")
+    # WhatsApp through an HTTP gateway (app.whatsapp): the URL each message is POSTed to as JSON,
+    # http(s) only. Unset: WhatsApp messages wait in the outbox.
+    WA_GATEWAY_URL: str | None = os.environ.get("LOKET_WA_GATEWAY_URL") or None
+    # Sent as "Authorization: Bearer <token>" when set.
+    WA_GATEWAY_TOKEN: str | None = os.environ.get("LOKET_WA_GATEWAY_TOKEN") or None
     LETTERHEAD_GOVERNMENT = "PEMERINTAH KABUPATEN LANDAK"
     LETTERHEAD_AGENCY = "DINAS PENANAMAN MODAL, PELAYANAN TERPADU SATU PINTU DAN TENAGA KERJA"
     LETTERHEAD_ADDRESS = "Jalan Pangeran Cinata, Ngabang, Kabupaten Landak, Kalimantan Barat 79357"
@@ -143,5 +148,7 @@ class TestConfig(Config):
     JOBS_IMMEDIATE = True
     PRINT_WORKERS = 2
     SMTP_URL = None  # a developer's LOKET_SMTP_URL never reaches the tests (tests/smtp.py sets its own)
+    WA_GATEWAY_URL = None  # likewise LOKET_WA_GATEWAY_URL (tests/wa_gateway.py sets its own)
+    WA_GATEWAY_TOKEN = None
     # Cheap hashes keep fixture logins fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -31,6 +31,7 @@ from app.views.papers import register_paper_helpers
 from app.views.reports import register_report_helpers
 from app.views.timeline import register_dossier_page_helpers
 from app.views.workbench import register_workbench_helpers
+from app.whatsapp import init_whatsapp
 from config import BASE_DIR, Config
 
 
@@ -55,6 +56,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     init_mail(app)
+    init_whatsapp(app)
     init_headers(app)  # first of the before_request hooks: error pages need its nonce
     init_csrf(app)
     init_audit(app)

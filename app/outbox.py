@@ -1,13 +1,19 @@
-"""The mail outbox: a message is written in the transaction of what it tells (enqueue) and sent
-later by a job, one at a time, with retries (send_due). A mail server that is down loses nothing:
-the message stays, is tried again after 1, 2, 4, 8 ... minutes (at most an hour apart), and after
-MAX_ATTEMPTS failed tries waits as failed until Admin sends it again (retry).
+"""The outbox of e-mail and WhatsApp messages: a message is written in the transaction of what it
+tells (enqueue) and sent later by a job, one at a time, with retries (send_due). A mail server or
+gateway that is down loses nothing: the message stays, is tried again after 1, 2, 4, 8 ... minutes
+(at most an hour apart), and after MAX_ATTEMPTS failed tries waits as failed until Admin sends it again (retry).
 
 Senders may run at once (the embedded consumer and `loket worker`): each claims a message with a
 guarded UPDATE that gives it a lease (claimed_until), commits the claim, and only then talks to
 the mail server; another sender leaves a leased message alone until the lease runs out. So a
 message goes out once, unless a sender dies between the server taking it and the row saying so:
 then it goes out again when its lease ends (at least once, never lost).
+
+Each channel has its own sender: e-mail through Flask-Mail (app.mail, LOKET_SMTP_URL), WhatsApp
+through an HTTP gateway (app.whatsapp, LOKET_WA_GATEWAY_URL). send_pending gives each configured
+channel its own round, so a channel that is down (its round stops at the first message that finds
+it so) holds up neither the other channel nor anything else; a channel without configuration
+leaves its messages waiting.
 
 enqueue, send_due and retry take a plain SQLAlchemy session; only the sending (flask_mail_sender,
 send_pending) needs the Flask app.
@@ -32,6 +38,7 @@ from app.extensions import db
 from app.mail import connect, mail_configured
 from app.models import OutboxMessage, OutboxStatus
 from app.sop.calendar import as_utc
+from app.whatsapp import MAX_TEXT_LENGTH, GatewayUnavailable, gateway_sender, normalize_phone, wa_configured
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,22 @@ _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+class Channel:
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+
+
+CHANNELS = (Channel.EMAIL, Channel.WHATSAPP)
+
+
 @dataclass(frozen=True)
 class SendReport:
     sent: int = 0
     retried: int = 0  # failed this time, tried again later
     failed: int = 0  # failed for the last time (MAX_ATTEMPTS): waits for Admin
+
+    def __add__(self, other: SendReport) -> SendReport:
+        return SendReport(self.sent + other.sent, self.retried + other.retried, self.failed + other.failed)
 
 
 class MailServerUnavailable(Exception):
@@ -60,22 +78,40 @@ class MailServerUnavailable(Exception):
     message would go through, so the round stops after recording this one's failed try."""
 
 
+# A sender raising one of these says its channel is down: the round of that channel stops.
+CHANNEL_DOWN = (MailServerUnavailable, GatewayUnavailable)
+
+
 def enqueue(  # noqa: PLR0913
     session: Session, *, recipient: str, subject: str, body_text: str, body_html: str | None = None,
-    dedup_key: str | None = None, now: dt.datetime,
+    dedup_key: str | None = None, now: dt.datetime, channel: str = Channel.EMAIL,
 ) -> OutboxMessage | None:
     """Adds a pending message in the caller's transaction (no commit), due at `now`. With a
     dedup_key that is already in the outbox (sent or not, or queued meanwhile by another
-    transaction), adds nothing and returns None."""
-    recipient = recipient.strip()
-    if not _ADDRESS.fullmatch(recipient):
-        raise ValueError(f"not one e-mail address: {recipient!r}")
+    transaction), adds nothing and returns None.
+
+    channel "email": recipient is one e-mail address. channel "whatsapp": recipient is an
+    Indonesian phone number as people write it (stored as +62..., app.whatsapp.normalize_phone,
+    whose ValueError carries a message for the person who typed it); body_text is what is sent
+    (at most 4096 characters, no body_html), the subject only labels the message in Admin's grid."""
+    if channel == Channel.EMAIL:
+        recipient = recipient.strip()
+        if not _ADDRESS.fullmatch(recipient):
+            raise ValueError(f"not one e-mail address: {recipient!r}")
+    elif channel == Channel.WHATSAPP:
+        recipient = normalize_phone(recipient)
+        if body_html is not None:
+            raise ValueError("a WhatsApp message has no HTML part")
+        if not body_text.strip() or len(body_text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"a WhatsApp message holds 1 to {MAX_TEXT_LENGTH} characters, not {len(body_text)}")
+    else:
+        raise ValueError(f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
     subject = " ".join(subject.split())  # a line break in a header would be refused by the mail library
     if len(subject) > SUBJECT_LENGTH:
         subject = subject[: SUBJECT_LENGTH - 1] + "…"
     now = as_utc(now)
     values = {
-        "channel": "email", "recipient": recipient, "subject": subject, "body_text": body_text,
+        "channel": channel, "recipient": recipient, "subject": subject, "body_text": body_text,
         "body_html": body_html, "dedup_key": dedup_key, "status": OutboxStatus.PENDING, "attempts": 0,
         "created_at": now, "next_attempt_at": now,
     }
@@ -101,28 +137,29 @@ def _claimable(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
 
 
 def _short(exc: BaseException) -> str:
-    cause = exc.__cause__ if isinstance(exc, MailServerUnavailable) and exc.__cause__ else exc
+    cause = exc.__cause__ if isinstance(exc, CHANNEL_DOWN) and exc.__cause__ else exc
     text = " ".join(f"{type(cause).__name__}: {cause}".split())
     return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
 
 
 def send_due(
     session: Session, send: Callable[[OutboxMessage], None], now: dt.datetime, *, limit: int = 50,
-    lease: dt.timedelta = DEFAULT_LEASE,
+    lease: dt.timedelta = DEFAULT_LEASE, channel: str = Channel.EMAIL,
 ) -> SendReport:
-    """Sends up to `limit` messages due at `now`, oldest due first, each in its own short
+    """Sends up to `limit` messages of `channel` due at `now`, oldest due first, each in its own short
     transactions: claim (committed), send, record. `send` gets a copy of the message outside the
     session and raises on failure. Commits the session: call it with nothing else pending.
 
     The clock runs on from `now` as the round takes real time, so a lease taken late in a slow
-    round still lasts `lease`."""
+    round still lasts `lease`. A failure that says the channel is down (CHANNEL_DOWN) ends the round:
+    the messages after it wait for the next one untouched."""
     started, start = time.monotonic(), as_utc(now)
 
     def clock() -> dt.datetime:
         return start + dt.timedelta(seconds=time.monotonic() - started)
 
     due = list(session.scalars(
-        select(OutboxMessage.id).where(*_claimable(start))
+        select(OutboxMessage.id).where(OutboxMessage.channel == channel, *_claimable(start))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     ))
     session.commit()
@@ -140,7 +177,7 @@ def send_due(
             failed += outcome == OutboxStatus.FAILED
             log.warning("outbox message %s to %s not sent (%s): %s", message_id, message.recipient,
                         outcome or "taken over by another sender", _short(exc))
-            if isinstance(exc, MailServerUnavailable):
+            if isinstance(exc, CHANNEL_DOWN):
                 break  # the rest wait for the next round untouched
             continue
         _record_sent(session, message_id, clock())
@@ -229,10 +266,22 @@ def flask_mail_sender(app: Flask) -> Callable[[OutboxMessage], None]:
     return send
 
 
+def senders(app: Flask) -> dict[str, Callable[[OutboxMessage], None]]:
+    """The `send` of each channel the app has configured (SMTP_URL, WA_GATEWAY_URL)."""
+    found: dict[str, Callable[[OutboxMessage], None]] = {}
+    if mail_configured(app):
+        found[Channel.EMAIL] = flask_mail_sender(app)
+    if wa_configured(app):
+        found[Channel.WHATSAPP] = gateway_sender(app)
+    return found
+
+
 def send_pending(app: Flask, now: dt.datetime | None = None) -> SendReport:
-    """The periodic job: sends what is due. Without SMTP configured, sends nothing; the messages
-    wait in the outbox until it is."""
-    if not mail_configured(app):
-        return SendReport()
+    """The periodic job: sends what is due, one round per configured channel (a channel that is
+    down ends only its own round). A channel not configured sends nothing; its messages wait in
+    the outbox until it is."""
+    report = SendReport()
     with app.app_context():
-        return send_due(db.session, flask_mail_sender(app), now or dt.datetime.now(dt.UTC))
+        for channel, send in senders(app).items():
+            report += send_due(db.session, send, now or dt.datetime.now(dt.UTC), channel=channel)
+    return report

@@ -47,7 +47,7 @@ class OutboxStatus:
 
 
 class OutboxMessage(Base):
-    """A message waiting to leave (e-mail now; other channels later). Written in the transaction
+    """A message waiting to leave (e-mail or WhatsApp, app.outbox). Written in the transaction
     of what it tells, sent by a job with retries: a mail server that is down loses nothing, and
     the dedup key stops the same message (the digest of one day) from being queued twice."""
 
