@@ -130,8 +130,8 @@ def _receipt_rows(session: Session, calendar: WorkingCalendar, first: dt.date, a
         select(Dossier.id, Dossier.permit_type_id)
         .where(Dossier.submitted_at >= start, Dossier.submitted_at < end)).all()
     spent: Counter = Counter()
-    for first in range(0, len(received), CHUNK):
-        chunk = received[first : first + CHUNK]
+    for offset in range(0, len(received), CHUNK):
+        chunk = received[offset : offset + CHUNK]
         events = histories(session, [row.id for row in chunk])
         for dossier_id, permit_type_id in chunk:
             history = events.get(dossier_id, [])

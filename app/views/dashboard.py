@@ -142,7 +142,7 @@ def _minutes(value: float | None) -> str:
 # --------------------------------------------------------------------------- panels
 
 
-def stage_now_panel(sel: Selection, stages: list[worklist.StageInfo], now_rows: list[panels.StageNow]) -> Panel:
+def stage_now_panel(sel: Selection, now_rows: list[panels.StageNow]) -> Panel:
     def grid(stage_id: int, **more: object) -> str:
         return sel.grid(**{_STAGE: stage_id}, **more, **_BY_DUE)
 
@@ -211,7 +211,7 @@ def monthly_panels(sel: Selection, months: list[panels.MonthFigures]) -> list[Pa
         Markup(charts.line_chart(names, [share], label=_("Share issued within the service standard"),
                                  empty_text=_("No data yet"), target=ON_TIME_TARGET_PCT,
                                  target_label=_("Target %(pct)s", pct=_pct(ON_TIME_TARGET_PCT)), y_max=100.0,
-                                 value_text=lambda v: _pct(v))),
+                                 value_text=_pct)),
         (_("Month"), _("Issued"), _("Within the standard"), _("Share")),
         [(month_text(m.month), m.issued, m.issued_on_time, _pct(m.on_time_pct)) for m in months],
         [link(_ISSUED_IN, m.month) for m in months],
@@ -229,7 +229,7 @@ def stage_time_panel(sel: Selection, times: list[panels.StageTime], day_minutes:
                             legend_text=(_("Median"), _("90th percentile"), _("Time standard"),
                                          _("Over the standard")))
     rows = [(label, t.standard_text, t.visits, _minutes(t.median), _minutes(t.p90), _pct(t.within_pct))
-            for label, t in zip(labels, times)]
+            for label, t in zip(labels, times, strict=True)]
     return Panel("mutu-baku", _("Time standard (mutu baku) per stage"), Markup(svg),
                  (_("Stage"), _("Standard"), _("Finished visits"), _("Median"), _("90th percentile"),
                   _("Within the standard")), rows, [None] * len(rows) if received is None else [received] * len(rows),
@@ -241,11 +241,11 @@ def return_panel(sel: Selection, reasons: list[panels.ReturnReason], returns: in
     labels = [r.label or _("No missing item named") for r in reasons]
     link = sel.grid(**{_RETURNED_IN: month_arg(sel.period.first)}) if sel.period.first == sel.period.last else None
     series = [charts.Series(_("Returns naming it"), charts.PALETTE.returned, [
-        charts.Bar(r.count, link, f"{label}: {_count(r.count)}") for r, label in zip(reasons, labels)])]
+        charts.Bar(r.count, link, f"{label}: {_count(r.count)}") for r, label in zip(reasons, labels, strict=True)])]
     svg = charts.stacked_bars(labels, series, label=_("Returns by reason"), empty_text=_("No data yet"),
                               value_text=_count)
     return Panel("alasan-pengembalian", _("Returns by reason"), Markup(svg), (_("Missing item"), _("Returns")),
-                 [(label, r.count) for r, label in zip(reasons, labels)], [link] * len(reasons),
+                 [(label, r.count) for r, label in zip(reasons, labels, strict=True)], [link] * len(reasons),
                  _("%(count)s returns in the period. The papers and fields applicants forget most.",
                    count=_count(returns)))
 
@@ -280,7 +280,7 @@ def build_panels(sel: Selection, now: dt.datetime) -> list[Panel]:
     reasons, returns = panels.return_reasons(session, period)
     waiting = {row.stage.id: row.on_time + row.due_soon + row.overdue for row in now_rows}
     return [
-        stage_now_panel(sel, stages, now_rows),
+        stage_now_panel(sel, now_rows),
         *monthly_panels(sel, panels.monthly(session, twelve)),
         stage_time_panel(sel, panels.stage_times(session, period), calendar.day_minutes),
         return_panel(sel, reasons, returns),
