@@ -4,6 +4,7 @@ filters, the dossier page's mark, the register's column and the supervisors' dai
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -294,7 +295,11 @@ def test_the_notifications_page_is_refused_to_visitors(app, login_as) -> None:  
 
 
 def _grid(client, flt: int) -> set[str]:  # noqa: ANN001
-    response = client.get(f"/dossierview/list/?_flt_{flt}_due_at=1")
+    return _grid_url(client, f"/dossierview/list/?_flt_{flt}_due_at=1")
+
+
+def _grid_url(client, url: str) -> set[str]:  # noqa: ANN001
+    response = client.get(url)
     assert response.status_code == 200
     return set(re.findall(r"IPK-\d\d-[0-9A-Z]+", page_text(response)))
 
@@ -318,6 +323,9 @@ def test_grid_filters_past_sla_and_due_soon(app, web_db, login_as) -> None:  # n
     page = client.get("/dossierview/list/").get_data(as_text=True)
     offered = json.loads(re.search(r'"due_at": (\[[^\]]*\])', page).group(1))
     assert offered[PAST_SLA] == "Melewati SLA" and offered[DUE_SOON] == "Jatuh tempo ≤ 1 hari kerja"
+    # and one click away, above the grid
+    button = re.search(r'<a[^>]*href="([^"]+)"[^>]*id="past-sla-filter"[^>]*>Melewati SLA<', page)
+    assert button and _grid_url(client, html.unescape(button.group(1))) == {late, returned_late}
 
 
 def test_the_dossier_page_marks_past_sla(app, web_db, login_as) -> None:  # noqa: ANN001, ARG001
