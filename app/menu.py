@@ -26,6 +26,7 @@ from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobVie
 from app.views.search import SearchView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
 from app.views.sop_sheets import SopSheetView
+from app.views.survey import SkmView, SurveyView
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(PermitView, "Permits", _l("Permits"), "fa-certificate", *_ARCHIVE),
     MenuEntry(RegisterEntryView, "Register", _l("Register book"), "fa-book", *_ARCHIVE),
     MenuEntry(DashboardView, "Dashboard", _l("Dashboard"), "fa-dashboard", *_REPORTS),
+    MenuEntry(SkmView, "Skm", _l("Public satisfaction survey (SKM)"), "fa-smile-o", *_REPORTS),
     MenuEntry(MonthlyReportView, "MonthlyReports", _l("Monthly registers"), "fa-file-excel-o", *_REPORTS),
     MenuEntry(ArchiveReportView, "ArchiveReports", _l("Register book and batch print"), "fa-print", *_REPORTS),
     MenuEntry(ReportJobView, "ReportJobs", _l("Report jobs"), "fa-tasks", *_REPORTS),
@@ -80,12 +82,16 @@ def register_views(appbuilder: AppBuilder) -> None:
             category_label=entry.category_label,
             category_icon=entry.category_icon,
         )
-    # The bell's page: every officer reaches it from the top bar.
-    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView, NotificationView):
+    # NotificationView: the bell's page, every officer reaches it from the top bar.
+    for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView,
+                 NotificationView):
         appbuilder.add_view_no_menu(view)
     appbuilder.add_view_no_menu(SearchView)  # the top bar's search box; signed-in staff only
     public = appbuilder.add_view_no_menu(PublicView)
     # Status and verification need no login: throttle anyone guessing receipt numbers or tokens.
     appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(public.blueprint)
+    # The applicant's survey (a signed link, no login): throttled the same way.
+    survey = appbuilder.add_view_no_menu(SurveyView)
+    appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(survey.blueprint)
     for api in ALL_APIS:
         appbuilder.add_api(api)

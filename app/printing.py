@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from babel.dates import format_date, format_datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import survey
 from app.models import Account, Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, Stage, StageEvent
 from app.models.account import role_names
 from app.people import full_name
@@ -82,6 +83,8 @@ class Office:
     paper_size: str
     timezone: str
     public_base_url: str  # e.g. https://loket.landakkab.go.id (no trailing slash)
+    # Signs the SKM survey links (the app's SECRET_KEY); "" prints no survey link.
+    survey_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping, public_base_url: str) -> Office:
@@ -98,10 +101,15 @@ class Office:
             paper_size=config["PAPER_SIZE"],
             timezone=config["OFFICE_TIMEZONE"],
             public_base_url=(config.get("PUBLIC_BASE_URL") or public_base_url).rstrip("/"),
+            survey_secret=config.get("SECRET_KEY") or "",
         )
 
     def status_url(self, receipt_number: str) -> str:
         return f"{self.public_base_url}/status?nomor={receipt_number}"
+
+    def survey_url(self, dossier_id: int) -> str:
+        """The SKM survey of a dossier (app.survey), or "" when the office has no secret to sign it."""
+        return survey.survey_url(self.public_base_url, self.survey_secret, dossier_id) if self.survey_secret else ""
 
     def verification_url(self, token: str) -> str:
         return f"{self.public_base_url}/verifikasi/{token}"
@@ -225,6 +233,7 @@ def _receipt(session: Session, dossier: Dossier, office: Office, actor_id: int |
             documents=_received_documents(session, dossier.id),
             promised_on=office.day(dossier.due_at) if dossier.due_at else "-",
             status_url=office.status_url(dossier.receipt_number),
+            survey_url=office.survey_url(dossier.id),
             officer=signer(session, submitted.actor if submitted else None, stage.role_name if stage else None),
             fee_text="Tanpa Biaya" if not dossier.permit_type.fee else f"Rp{dossier.permit_type.fee:,.0f}".replace(",", "."),
         ),

@@ -67,6 +67,7 @@ class ReceiptPaper:
     status_url: str
     officer: Signer  # the officer who received the file and opened the dossier
     fee_text: str
+    survey_url: str = ""  # the SKM survey (PermenPAN-RB 14/2017), open once the permit is handed over
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def _html(template: str, size: str, **context: object) -> str:
 
 
 def render_receipt(paper: ReceiptPaper, letterhead: Letterhead, size: str = "F4") -> bytes:
-    html = _html("receipt.html", size, paper=paper, letterhead=letterhead, qr=qr_data_uri(paper.status_url))
+    html = _html("receipt.html", size, paper=paper, letterhead=letterhead, qr=qr_data_uri(paper.status_url),
+                 survey_qr=qr_data_uri(paper.survey_url) if paper.survey_url else None)
     return render_pdf(html, size)
 
 

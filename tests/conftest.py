@@ -25,7 +25,7 @@ from config import TestConfig
 BUSINESS_TABLES = (
     "notification", "outbox_message", "dashboard_tally", "dashboard_state",
     "audit_log", "import_batch", "report_job", "print_log", "permit", "number_counter", "stage_event", "register_entry",
-    "document", "dossier", "applicant", "company",
+    "document", "survey_response", "dossier", "applicant", "company",
 )
 POSTGRES_URL = os.environ.get("LOKET_TEST_DATABASE_URL")
 

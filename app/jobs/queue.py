@@ -14,7 +14,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
-from app import alerts, outbox
+from app import alerts, outbox, survey
 from app.dashboard import tallies
 from app.extensions import db
 from app.jobs import runner
@@ -92,6 +92,15 @@ def init_jobs(app: Flask) -> JobQueue:
             if mail_configured(app):
                 alerts.queue_digest(db.session, office_calendar(), _now(), base_url=_base_url(app),
                                     enqueue=outbox.enqueue)
+                db.session.commit()
+
+    @huey.periodic_task(crontab(minute="*/10"), name="loket.invite_survey")
+    def invite_survey() -> None:
+        """The SKM invitation, once per dossier handed over (the outbox's dedup key remembers it)."""
+        with app.app_context():
+            if mail_configured(app):
+                survey.invite_due(db.session, _now(), base_url=_base_url(app), secret=app.config["SECRET_KEY"],
+                                  enqueue=outbox.enqueue)
                 db.session.commit()
 
     @huey.periodic_task(crontab(minute="*"), name="loket.send_outbox")

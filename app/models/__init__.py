@@ -22,6 +22,7 @@ from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 from app.models.report_job import JobStatus, ReportJob, describe_parameters
 from app.models.sessions import LoginThrottle, SessionGeneration
+from app.models.survey import SurveyResponse
 
 from app.models import guards  # noqa: E402, F401, I001  (triggers created with the tables)
 
@@ -59,6 +60,7 @@ __all__ = [
     "SessionGeneration",
     "Stage",
     "StageEvent",
+    "SurveyResponse",
     "TallyMeasure",
     "account_fk",
     "create_all",

@@ -83,6 +83,8 @@ class Stage(Base):
     is_office_continuation: Mapped[bool] = mapped_column(Boolean, default=False)
     # Entering this stage numbers the permit and writes its register line (one transaction).
     issues_permit: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Leaving this stage (the permit handed over) invites the applicant to the SKM survey (app.survey).
+    invites_survey: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Dossier fields this stage needs before it can be left (names, see app.sop.guards).
     required_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Who may reject a dossier here (None: nobody); the loader allows it only before numbering.

@@ -104,6 +104,7 @@ def _upsert_stages(session: Session, permit: PermitType, d: SopDefinition) -> di
         stage.is_office_continuation = step.office_continuation
         stage.required_fields = list(step.required_fields)
         stage.issues_permit = step.issues_permit
+        stage.invites_survey = step.invites_survey
         stage.reject_role = step.reject_role
         stage.resume_role = step.resume_role
         session.add(stage)

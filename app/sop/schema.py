@@ -40,6 +40,8 @@ class StepDef:
     office_continuation: bool
     required_fields: tuple[str, ...] = ()
     issues_permit: bool = False
+    # Leaving this step (the permit handed over) invites the applicant to the SKM survey.
+    invites_survey: bool = False
     # Who may reject a dossier at this step (None: nobody; a rejection ends the dossier).
     reject_role: str | None = None
     # Who takes a dossier returned at this step back from the applicant (SOP 76: the FO).
@@ -251,6 +253,7 @@ def build_sop(
                 office_continuation=continuation,
                 required_fields=required_fields,
                 issues_permit=bool(step.get("issues_permit", bool, required=False, default=False)),
+                invites_survey=bool(step.get("invites_survey", bool, required=False, default=False)),
                 reject_role=reject_role,
                 resume_role=resume_role,
             )
@@ -259,6 +262,10 @@ def build_sop(
     if len(issuing) > 1:
         raise top.fail("hanya satu tahapan boleh menerbitkan nomor izin (issues_permit), bukan "
                        + ", ".join(s.code for s in issuing))
+    inviting = [s for s in steps if s.invites_survey]
+    if len(inviting) > 1:
+        raise top.fail("hanya satu tahapan boleh mengundang Survei Kepuasan Masyarakat (invites_survey), bukan "
+                       + ", ".join(s.code for s in inviting))
     # A numbered permit is revoked by the Kepala Dinas, never rejected: no step at or after the
     # numbering step may reject.
     late = [s for s in steps if s.reject_role and issuing and s.no >= issuing[0].no]

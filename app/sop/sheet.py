@@ -50,7 +50,7 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    then Loket's columns, which an office's own sheet may lack:
 
        Nama Tahap | Kode Tahap | Pelaksana Menurut SOP | Isian Wajib | Terbitkan Nomor Izin |
-       Lanjutan Kantor | Dapat Ditolak Oleh | Penerima Berkas Kembali
+       Undang Survei SKM | Lanjutan Kantor | Dapat Ditolak Oleh | Penerima Berkas Kembali
 
    The header may take two rows, as in the office's document (PELAKSANA / MUTU BAKU over the
    column names, No / Kegiatan / Ket merged down): when the row under the header row has an empty
@@ -76,6 +76,8 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    * Isian Wajib: required dossier fields, separated by commas (app.sop.fields).
    * Terbitkan Nomor Izin / Lanjutan Kantor: "Ya" (or x, ✓, 1 ...) or blank/"Tidak". Office
      continuation steps come after all of the SOP document's steps.
+   * Undang Survei SKM: "Ya" on the step whose end invites the applicant to the public
+     satisfaction survey (the handover; YAML invites_survey, app.survey); blank/"Tidak" elsewhere.
    * Dapat Ditolak Oleh: the Loket role that may reject (Tolak) a dossier at this step; blank =
      nobody may reject here. Only before the Terbitkan Nomor Izin step: a numbered permit is
      revoked, not rejected.
@@ -190,6 +192,7 @@ _STEP_COLUMNS_LOKET = (
     ("actor", "Pelaksana Menurut SOP"),
     ("required_fields", "Isian Wajib"),
     ("issues_permit", "Terbitkan Nomor Izin"),
+    ("invites_survey", "Undang Survei SKM"),
     ("office_continuation", "Lanjutan Kantor"),
     ("reject_role", "Dapat Ditolak Oleh"),
     ("resume_role", "Penerima Berkas Kembali"),
@@ -201,6 +204,7 @@ _STEP_LABELS = {
     "step": "No", "code": "Kode Tahap", "name": "Nama Tahap", "activity": "Kegiatan",
     "actor": "Pelaksana Menurut SOP", "role": "pelaksana", "time": "Waktu", "inputs": "Kelengkapan",
     "output": "Output", "required_fields": "Isian Wajib", "issues_permit": "Terbitkan Nomor Izin",
+    "invites_survey": "Undang Survei SKM",
     "reject_role": "Dapat Ditolak Oleh", "resume_role": "Penerima Berkas Kembali",
 }
 
@@ -532,6 +536,7 @@ class _SheetReader:
             "output": text("output"),
             "required_fields": [f.strip() for f in re.split(r"[,;\n]", text("required_fields")) if f.strip()],
             "issues_permit": self.flag(place, "Terbitkan Nomor Izin", text("issues_permit"), default=False),
+            "invites_survey": self.flag(place, "Undang Survei SKM", text("invites_survey"), default=False),
             "_continuation": self.flag(place, "Lanjutan Kantor", text("office_continuation"), default=False),
             "reject_role": self.role(text("reject_role")),
             "resume_role": self.role(text("resume_role")),
@@ -609,7 +614,7 @@ _CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WIDTHS = {
     "No": 5, "Kegiatan": 42, "Permohonan": 20, "Kelengkapan": 30, "Waktu": 12, "Output": 30, "Ket": 12,
     "Nama Tahap": 22, "Kode Tahap": 24, "Pelaksana Menurut SOP": 16, "Isian Wajib": 30,
-    "Terbitkan Nomor Izin": 11, "Lanjutan Kantor": 10, "Dapat Ditolak Oleh": 16, "Penerima Berkas Kembali": 16,
+    "Terbitkan Nomor Izin": 11, "Undang Survei SKM": 10, "Lanjutan Kantor": 10, "Dapat Ditolak Oleh": 16, "Penerima Berkas Kembali": 16,
 }
 _EXECUTOR_WIDTH = 10
 
@@ -755,6 +760,7 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
             "Pelaksana Menurut SOP": stage.actor,
             "Isian Wajib": ", ".join(stage.required_fields or []),
             "Terbitkan Nomor Izin": "Ya" if stage.issues_permit else "",
+            "Undang Survei SKM": "Ya" if stage.invites_survey else "",
             "Lanjutan Kantor": "Ya" if stage.is_office_continuation else "",
             "Dapat Ditolak Oleh": stage.reject_role or "",
             # Only where the stage differs from the header's: a blank cell means the header's.
@@ -762,13 +768,14 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
             stage.role_name: MARK,
         }
         for h in headers:
-            centred = h in executors or h in {"No", "Waktu", "Terbitkan Nomor Izin", "Lanjutan Kantor"}
+            centred = h in executors or h in {"No", "Waktu", "Terbitkan Nomor Izin", "Undang Survei SKM",
+                                                  "Lanjutan Kantor"}
             cell = _put(ws, row, col[h], values.get(h, ""), border=_BOX, alignment=_CENTRE if centred else _WRAP)
             if stage.is_office_continuation:
                 cell.fill = _CONTINUATION_FILL
         row += 1
 
-    for h in ("Terbitkan Nomor Izin", "Lanjutan Kantor"):
+    for h in ("Terbitkan Nomor Izin", "Undang Survei SKM", "Lanjutan Kantor"):
         check = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True)
         ws.add_data_validation(check)
         letter = get_column_letter(col[h])

@@ -20,8 +20,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
+from app import survey
 from app.dashboard import panels
-from app.dashboard.tallies import state
+from app.dashboard.tallies import day_bounds, state
 from app.extensions import db
 from app.formatting import format_moment, format_working_time
 from app.models import PermitType
@@ -270,6 +271,26 @@ def workload_panel(sel: Selection, loads: list[panels.OfficerLoad]) -> Panel:
                   _("Waiting at their stages")), rows, links)
 
 
+def skm_panel(sel: Selection, result: survey.IkmResult | None) -> Panel:
+    """The satisfaction index of the answers given in the period (details: Laporan → SKM)."""
+    labels = [f"{e.code} {e.name}" for e in survey.ELEMENTS]
+    nrr = result.nrr if result else ()
+    series = [charts.Series(_("Mean answer (1–4)"), charts.PALETTE.received, [
+        charts.Bar(round(value, 2), None, f"{label}: {format_decimal(round(value, 2))}")
+        for value, label in zip(nrr, labels, strict=True)])] if result else []
+    svg = charts.stacked_bars(labels if result else [], series, label=_("Public satisfaction survey (SKM)"),
+                              empty_text=_("No data yet"), value_text=lambda v: format_decimal(round(v, 2)))
+    rows: list[Sequence] = []
+    if result:
+        rows = [(_("IKM"), round(result.ikm, 2)), (_("Grade"), f"{result.grade.letter} ({result.grade.label})"),
+                (_("Respondents"), result.respondents),
+                *((label, round(value, 2)) for label, value in zip(labels, result.nrr, strict=True))]
+    link = url_for("SkmView.index", tahun=sel.period.last.year, jenis=sel.period.permit_type_id or "")
+    note = Markup('<a href="{}" id="skm-report-link">{}</a>').format(link, _("The index per month and permit type"))
+    return Panel("skm", _("Public satisfaction survey (SKM)"), Markup(svg), (_("Measure"), _("Value")), rows,
+                 note=note)
+
+
 def build_panels(sel: Selection, now: dt.datetime) -> list[Panel]:
     session, calendar, period = db.session, office_calendar(), sel.period
     stages = [s for s in worklist.all_stages(session)
@@ -285,6 +306,8 @@ def build_panels(sel: Selection, now: dt.datetime) -> list[Panel]:
         stage_time_panel(sel, panels.stage_times(session, period), calendar.day_minutes),
         return_panel(sel, reasons, returns),
         workload_panel(sel, panels.workload(session, calendar, now, period, stages, waiting)),
+        skm_panel(sel, survey.period_ikm(session, day_bounds(calendar, period.first)[0],
+                                         day_bounds(calendar, period.end)[0], period.permit_type_id)),
     ]
 
 

@@ -43,7 +43,7 @@ def test_the_supervisor_sees_every_chart_and_a_bar_opens_its_dossiers(browser, l
         watch.attach(page)
         assert watch.open(page, f"{base}/dasbor/") == []
         panels = page.locator(".dashboard-panel")
-        assert panels.count() == 6
+        assert panels.count() == 7  # six of the office's figures and the SKM index
         for index in range(panels.count()):
             panel = panels.nth(index)
             name = panel.get_attribute("data-name")

@@ -380,7 +380,7 @@ def test_guide_screens_for_search_supervisor_arsiparis_and_admin(browser, live_s
         walk.shot(page, "cari")
 
         page = walk.home("Supervisor", SUPERVISOR)
-        assert page.locator("#dashboard .dashboard-panel svg").count() == 6, "the Supervisor's home is the dashboard"
+        assert page.locator("#dashboard .dashboard-panel svg").count() == 7, "the Supervisor's home is the dashboard"
         walk.shot(page, "beranda-supervisor")
         follow(page, "#home-actions a[href*='/monthlyreports']")
         assert page.locator("form").count() >= 1

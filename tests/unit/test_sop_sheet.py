@@ -136,8 +136,8 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
     assert names == [
         "No", "Kegiatan", "Permohonan", "Front Office", "Back Office", "Tim Teknis", "Kasi Perizinan",
         "Kabid Perizinan", "Kepala Dinas", "Arsiparis", "Kelengkapan", "Waktu", "Output", "Ket",
-        "Nama Tahap", "Kode Tahap", "Pelaksana Menurut SOP", "Isian Wajib", "Terbitkan Nomor Izin", "Lanjutan Kantor",
-        "Dapat Ditolak Oleh", "Penerima Berkas Kembali",
+        "Nama Tahap", "Kode Tahap", "Pelaksana Menurut SOP", "Isian Wajib", "Terbitkan Nomor Izin", "Undang Survei SKM",
+        "Lanjutan Kantor", "Dapat Ditolak Oleh", "Penerima Berkas Kembali",
     ]
     assert "MUTU BAKU" in top and "PELAKSANA" in top
     assert ws.cell(header, 1).font.bold and ws.cell(header + 1, 4).border.left.style == "thin"

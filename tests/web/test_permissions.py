@@ -103,7 +103,8 @@ VIEW_PREFIX = {
     "Notification": "/notifikasi", "Outbox": "/outboxview",
 }
 # Further screens on a resource's permissions.
-EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company"}
+EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company",
+                     "/skm": "Dashboard"}
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
     "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
@@ -116,7 +117,7 @@ ABSENT = 999999  # a row id that does not exist: a permitted delete answers 404,
 PUBLIC_ENDPOINTS = {
     "AuthDBView.login", "AuthDBView.logout", "LocaleView.index", "UtilView.back", "HomeView.index",
     "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static",
-    "PublicView.verification", "PublicView.status",
+    "PublicView.verification", "PublicView.status", "SurveyView.form",
 }
 # FAB's own screens: staff may see and change only their own account.
 SELF_SERVICE_ENDPOINTS = {
@@ -212,6 +213,7 @@ _OPERATION = {
     "PermitCorrectionView.open": "add",
     "RegionView.desa": "list",  # a company form's desa list
     "DashboardView.index": "list", "DashboardView.excel": "export",
+    "SkmView.index": "list", "SkmView.excel": "export",
     "NotificationView.read": "list", "NotificationView.count": "list",
 }
 
