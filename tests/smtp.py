@@ -31,9 +31,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
+from sqlalchemy import delete
 
 from app import create_app
 from app.extensions import db
+from app.models import OutboxMessage
 from config import TestConfig
 
 HOST = "127.0.0.1"
@@ -109,6 +111,16 @@ class SmtpServer:
         ok = isinstance(auth_data, LoginPassword) and self.credentials is not None and (
             auth_data.login.decode(), auth_data.password.decode()) == self.credentials
         return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
+
+
+@pytest.fixture()
+def empty_outbox(app: Flask) -> Iterator[None]:
+    """Deletes every outbox message after the test (use with pytestmark's usefixtures)."""
+    yield
+    with app.app_context():
+        db.session.rollback()
+        db.session.execute(delete(OutboxMessage))
+        db.session.commit()
 
 
 @pytest.fixture()

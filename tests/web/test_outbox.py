@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -21,18 +21,10 @@ from tests.web.helpers import indonesian, page_text
 
 # The fixtures smtp_server (a real SMTP server) and mail_app (an app sending to it).
 pytest_plugins = ("tests.smtp",)
+pytestmark = pytest.mark.usefixtures("empty_outbox")
 
 NOW = dt.datetime(2026, 12, 7, 0, 5, tzinfo=dt.UTC)  # Monday 07:05 WIB
 SUBJECT = "Ringkasan harian 7 Desember 2026: 3 berkas melewati SLA"
-
-
-@pytest.fixture(autouse=True)
-def empty_outbox(app):
-    yield
-    with app.app_context():
-        db.session.rollback()
-        db.session.execute(delete(OutboxMessage))
-        db.session.commit()
 
 
 def _queue(app, **kwargs) -> int:  # noqa: ANN001, ANN003

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import delete
 
 from app import create_app
 from app.extensions import db
@@ -21,18 +20,10 @@ from tests.conftest import csrf_token
 from tests.web.helpers import indonesian, page_text
 
 pytest_plugins = ("tests.smtp", "tests.wa_gateway")
+pytestmark = pytest.mark.usefixtures("empty_outbox")
 
 NOW = dt.datetime(2026, 12, 7, 0, 5, tzinfo=dt.UTC)
 TEXT = "Berkas 503/IPK/2026 dikembalikan: NPWP belum dilampirkan. Lengkapi di loket atau portal pemohon."
-
-
-@pytest.fixture(autouse=True)
-def empty_outbox(app):
-    yield
-    with app.app_context():
-        db.session.rollback()
-        db.session.execute(delete(OutboxMessage))
-        db.session.commit()
 
 
 def _queue_wa(app: Flask, recipient: str = "0812-3456-7890", **kwargs) -> int:  # noqa: ANN003
