@@ -95,3 +95,9 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(survey.blueprint)
     for api in ALL_APIS:
         appbuilder.add_api(api)
+    # Browsers ask for /favicon.ico on every page without a <link rel="icon">: answer it, not 404.
+    current_app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon():  # noqa: ANN202
+    return current_app.send_static_file("loket/favicon.ico")

@@ -116,7 +116,7 @@ ABSENT = 999999  # a row id that does not exist: a permitted delete answers 404,
 # Endpoints open to everyone, signed in or not.
 PUBLIC_ENDPOINTS = {
     "AuthDBView.login", "AuthDBView.logout", "LocaleView.index", "UtilView.back", "HomeView.index",
-    "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static",
+    "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static", "favicon",
     "PublicView.verification", "PublicView.status", "SurveyView.form",
 }
 # FAB's own screens: staff may see and change only their own account.
