@@ -44,7 +44,7 @@ from app.models.account import ACCOUNT_ROLE_TABLE, ACCOUNT_TABLE, ROLE_TABLE
 from app.security.roles import DASHBOARD, ROLE_GRANTS
 from app.sop.calendar import WorkingCalendar, as_utc
 from app.sop.sla import RETURN_ACTION, add_working_minutes
-from app.sop.worklist import _stored
+from app.sop.worklist import as_stored
 
 IN_PROGRESS = DossierStatus.IN_PROGRESS.value
 RETURNED = DossierStatus.RETURNED.value
@@ -113,8 +113,8 @@ def is_past_sla(status: str, due_at: dt.datetime | None, last_return: dt.datetim
 
 def _conditions(session: Session, calendar: WorkingCalendar, now: dt.datetime):  # noqa: ANN202
     """(overdue, due soon) of a running clock, as WHERE clauses."""
-    stored_now = _stored(session, now)
-    horizon = _stored(session, due_soon_horizon(calendar, now))
+    stored_now = as_stored(session, now)
+    horizon = as_stored(session, due_soon_horizon(calendar, now))
     return and_(Dossier.status == IN_PROGRESS, Dossier.due_at < stored_now), due_soon_condition(stored_now, horizon)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app.models import Applicant, Dossier, OutboxMessage, PermitType, Stage, StageEvent, SurveyResponse
 from app.models.survey import ELEMENT_COLUMNS
 from app.sop.calendar import as_utc
+from app.sop.worklist import as_stored
 
 log = logging.getLogger(__name__)
 
@@ -239,17 +240,12 @@ class IkmLine:
     result: IkmResult
 
 
-def _stored(session: Session, instant: dt.datetime) -> dt.datetime:
-    instant = as_utc(instant)
-    return instant.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else instant
-
-
 def ikm_table(session: Session, year: int, tz: dt.tzinfo | str, permit_type_id: int | None = None) -> list[IkmLine]:
     """A year's index per month (office time) and permit type, then per month for all permit types,
     then the year: averages and counts in one SQL query (GROUP BY month and permit type) with
     ROLLUP done here from the counts."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    bounds = [_stored(session, dt.datetime(year + (m - 1) // 12, (m - 1) % 12 + 1, 1, tzinfo=zone))
+    bounds = [as_stored(session, dt.datetime(year + (m - 1) // 12, (m - 1) % 12 + 1, 1, tzinfo=zone))
               for m in range(1, 14)]
     month = case(*((SurveyResponse.answered_at < bounds[m], m) for m in range(1, 13)), else_=13)
     columns = [getattr(SurveyResponse, c) for c in ELEMENT_COLUMNS]
@@ -287,7 +283,7 @@ def period_ikm(session: Session, start: dt.datetime, end: dt.datetime,
     """The index of the answers given in [start, end): one SQL query of averages."""
     columns = [getattr(SurveyResponse, c) for c in ELEMENT_COLUMNS]
     query = select(func.count(), *(func.avg(c) for c in columns)).where(
-        SurveyResponse.answered_at >= _stored(session, start), SurveyResponse.answered_at < _stored(session, end))
+        SurveyResponse.answered_at >= as_stored(session, start), SurveyResponse.answered_at < as_stored(session, end))
     if permit_type_id is not None:
         query = query.where(SurveyResponse.permit_type_id == permit_type_id)
     row = session.execute(query).one()
@@ -319,7 +315,7 @@ def invite_due(session: Session, now: dt.datetime, *, base_url: str, secret: str
     and survey_response by its unique dossier key, and takes at most `batch` dossiers a run: the
     rest follow in the next runs.
     """
-    since = _stored(session, as_utc(now) - lookback)
+    since = as_stored(session, as_utc(now) - lookback)
     inviting = select(Stage.id).where(Stage.invites_survey.is_(True))
     key = literal("skm:", String) + cast(Dossier.id, String)
     rows = session.execute(

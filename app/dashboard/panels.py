@@ -16,11 +16,10 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.alerts import due_soon_condition, due_soon_horizon
-from app.dashboard.tallies import next_month
 from app.models import Account, DashboardTally, Dossier, DossierStatus, Stage, TallyMeasure
 from app.models.account import ACCOUNT_ROLE_TABLE, ACCOUNT_TABLE, ROLE_TABLE
-from app.sop.calendar import WorkingCalendar, as_utc
-from app.sop.worklist import OPEN_STATUSES, StageInfo
+from app.sop.calendar import WorkingCalendar, next_month
+from app.sop.worklist import OPEN_STATUSES, StageInfo, as_stored
 
 IN_PROGRESS = DossierStatus.IN_PROGRESS.value
 RETURNED = DossierStatus.RETURNED.value
@@ -53,11 +52,6 @@ def months_back(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _stored(session: Session, instant: dt.datetime) -> dt.datetime:
-    instant = as_utc(instant)
-    return instant.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else instant
-
-
 # --------------------------------------------------------------------------- now, per stage
 
 
@@ -78,7 +72,7 @@ def stages_now(session: Session, calendar: WorkingCalendar, now: dt.datetime, st
                permit_type_id: int | None = None) -> list[StageNow]:
     """Open dossiers per stage (stages in reading order, those with any), in one GROUP BY over the
     work-queue index (status, stage_id, due_at)."""
-    start, soon = _stored(session, now), _stored(session, due_soon_horizon(calendar, now))
+    start, soon = as_stored(session, now), as_stored(session, due_soon_horizon(calendar, now))
     in_progress = Dossier.status == IN_PROGRESS
 
     def one(condition):  # noqa: ANN001, ANN202

@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from app.jobs.register_data import histories
 from app.models import DashboardState, DashboardTally, Dossier, Permit, StageEvent, TallyMeasure
-from app.sop.calendar import WorkingCalendar, as_utc
+from app.sop.calendar import WorkingCalendar, as_utc, next_month
 from app.sop.machine import MISSING_MARK
 from app.sop.sla import REJECT_ACTION, RETURN_ACTION, return_pauses, stage_durations
+from app.sop.worklist import as_stored
 
 # Events are stamped when written and committed a moment later: a refresh looks this far back
 # past the last one, so an event committed late is still counted (recounting is harmless).
@@ -57,12 +58,6 @@ def day_bounds(calendar: WorkingCalendar, day: dt.date) -> tuple[dt.datetime, dt
     return as_utc(start), as_utc(start + dt.timedelta(days=1))
 
 
-def _stored(session: Session, instant: dt.datetime) -> dt.datetime:
-    """An instant as the database compares it (SQLite keeps naive UTC)."""
-    instant = as_utc(instant)
-    return instant.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else instant
-
-
 def return_reasons(note: str | None) -> list[str]:
     """The missing items a return's note names (after MISSING_MARK, "a; b"); [""] when it names none."""
     if not note or MISSING_MARK not in note:
@@ -76,7 +71,7 @@ def return_reasons(note: str | None) -> list[str]:
 
 def _event_day_rows(session: Session, calendar: WorkingCalendar, day: dt.date) -> Iterator[dict]:
     """The measures counted by the day they happened."""
-    start, end = (_stored(session, t) for t in day_bounds(calendar, day))
+    start, end = (as_stored(session, t) for t in day_bounds(calendar, day))
     connection = session.connection()
 
     def rows(measure: str, counted: Iterable[tuple]) -> Iterator[dict]:
@@ -125,7 +120,7 @@ def _event_day_rows(session: Session, calendar: WorkingCalendar, day: dt.date) -
 def _receipt_rows(session: Session, calendar: WorkingCalendar, first: dt.date, after: dt.date, measure: str,
                   now: dt.datetime) -> Iterator[dict]:
     """Working minutes of the finished stage visits of the dossiers received on [first, after)."""
-    start, end = _stored(session, day_bounds(calendar, first)[0]), _stored(session, day_bounds(calendar, after)[0])
+    start, end = as_stored(session, day_bounds(calendar, first)[0]), as_stored(session, day_bounds(calendar, after)[0])
     received = session.connection().execute(
         select(Dossier.id, Dossier.permit_type_id)
         .where(Dossier.submitted_at >= start, Dossier.submitted_at < end)).all()
@@ -175,10 +170,6 @@ def recount_month(session: Session, calendar: WorkingCalendar, month: dt.date, n
     _replace(session, month, (TallyMeasure.STAGE_MINUTES_MONTH,), list(rows))
 
 
-def next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
 def kept_by_month(today: dt.date) -> dt.date:
     """Receipt days before this (the 1st of last month) are kept as whole months."""
     this_month = today.replace(day=1)
@@ -218,7 +209,7 @@ def refresh(session: Session, calendar: WorkingCalendar, now: dt.datetime, *, re
         event_days = set(_days_between(calendar.local_date(as_utc(first)), today)) if first is not None else set()
         visit_days = set(event_days)
     else:
-        since = _stored(session, as_utc(through) - OVERLAP)
+        since = as_stored(session, as_utc(through) - OVERLAP)
         # Every day from the last run to today (at least today: a quiet day still has rows of zero).
         event_days = set(_days_between(calendar.local_date(as_utc(through) - OVERLAP), today))
         moved = select(StageEvent.dossier_id).where(StageEvent.occurred_at >= since)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.alerts import is_past_sla
 from app.labels import DOSSIER_STATUSES, translated
 from app.models import Applicant, Company, Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
-from app.sop.calendar import WorkingCalendar, as_utc
+from app.sop.calendar import WorkingCalendar, as_utc, next_month
 from app.sop.machine import Action
 from app.sop.sla import StageEventLike, return_pauses, stage_durations, working_minutes
 from reports.excel_register import RegisterRow, StageSummary
@@ -33,7 +33,7 @@ def month_bounds(year: int, month: int, timezone: str) -> tuple[dt.datetime, dt.
     """[first instant, first instant of the next month) of a calendar month in the office's zone, in UTC."""
     zone = ZoneInfo(timezone)
     start = dt.datetime(year, month, 1, tzinfo=zone)
-    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    end = dt.datetime.combine(next_month(dt.date(year, month, 1)), dt.time(), tzinfo=zone)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
@@ -48,7 +48,7 @@ def received_in(year: int, month: int, timezone: str) -> Select:
 
 def issued_in(year: int, month: int) -> Select:
     first = dt.date(year, month, 1)
-    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    after = next_month(first)
     return (
         select(Permit.dossier_id)
         .where(Permit.issued_on >= first, Permit.issued_on < after)

@@ -98,3 +98,8 @@ class WorkingCalendar:
         """
         due_day = self.add_working_days(self.receiving_day(submitted_at), service_days)
         return self.closing(due_day)
+
+
+def next_month(month: dt.date) -> dt.date:
+    """The 1st of the month after `month`'s."""
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)

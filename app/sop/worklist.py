@@ -94,7 +94,7 @@ def work_stages(stages: Iterable[StageInfo], roles: Collection[str]) -> WorkStag
     )
 
 
-def _stored(session: Session, instant: dt.datetime) -> dt.datetime:
+def as_stored(session: Session, instant: dt.datetime) -> dt.datetime:
     """An instant as the database compares it: SQLite stores naive UTC, PostgreSQL knows zones."""
     instant = as_utc(instant)
     return instant.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else instant
@@ -136,7 +136,7 @@ def stage_counts(
 ) -> list[StageCount]:
     """Per stage of `stages` (in that order) that has any work in scope: open, overdue, due today
     and returned dossiers, in one GROUP BY. scope None: every stage, office-wide."""
-    start, tomorrow = (_stored(session, t) for t in today_bounds(calendar, now))
+    start, tomorrow = (as_stored(session, t) for t in today_bounds(calendar, now))
     def one(condition):  # noqa: ANN001, ANN202 - how many rows of the group meet the condition
         return func.sum(case((condition, 1), else_=0))
 
@@ -229,7 +229,7 @@ def overdue_rows(
     """The first `limit` overdue dossiers of the whole office, the longest overdue first."""
     ids = (
         select(Dossier.id)
-        .where(_overdue(_stored(session, now)))
+        .where(_overdue(as_stored(session, now)))
         .order_by(Dossier.due_at.asc().nulls_last(), Dossier.id)
         .limit(limit)
     )

@@ -15,6 +15,7 @@ from sqlalchemy import false, select
 from app.jobs.register_data import month_bounds
 from app.models import Dossier, Permit, StageEvent
 from app.office import office_calendar
+from app.sop.calendar import next_month
 from app.sop.sla import REJECT_ACTION, RETURN_ACTION
 
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
@@ -75,8 +76,7 @@ class FilterIssuedInMonth(_MonthFilter):
         if month is None:
             return query.filter(false())
         first = dt.date(*month, 1)
-        after = dt.date(month[0] + month[1] // 12, month[1] % 12 + 1, 1)
-        issued = select(Permit.dossier_id).where(Permit.issued_on >= first, Permit.issued_on < after)
+        issued = select(Permit.dossier_id).where(Permit.issued_on >= first, Permit.issued_on < next_month(first))
         return query.filter(Dossier.id.in_(issued))
 
 
