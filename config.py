@@ -38,7 +38,10 @@ class Config:
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
-    AUTH_USER_REGISTRATION = False
+    # Applicants register themselves (SOP 76 step 2) on the portal, through FAB's registration
+    # (ab_register_user, activation by e-mail link): app.security.applicants, app.portal.
+    AUTH_USER_REGISTRATION = True
+    AUTH_USER_REGISTRATION_ROLE = "Pemohon"
     AUTH_RATE_LIMITED = True
     # Per client address (behind a proxy, the real one: LOKET_TRUSTED_PROXIES); an office NAT
     # shares one address, so the guard against guessing is per user name (LOGIN_* below).

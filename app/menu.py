@@ -20,6 +20,8 @@ from app.views.notifications import NotificationView
 from app.views.outbox import OutboxView
 from app.views.papers import DossierPaperView, PermitView, PublicView
 from app.views.parties import ApplicantView, CompanyView
+from app.views.portal import PortalView
+from app.views.portal_accounts import PortalAccountView
 from app.views.regions import RegionView
 from app.views.register import RegisterEntryView
 from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
@@ -93,6 +95,11 @@ def register_views(appbuilder: AppBuilder) -> None:
     # The applicant's survey (a signed link, no login): throttled the same way.
     survey = appbuilder.add_view_no_menu(SurveyView)
     appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(survey.blueprint)
+    # The applicant's portal (/pemohon/): its own layout, no staff menu. Its account pages
+    # (register, sign in, resend, reset) are open to anyone: throttled like the public pages.
+    appbuilder.add_view_no_menu(PortalView)
+    accounts = appbuilder.add_view_no_menu(PortalAccountView)
+    appbuilder.sm.limiter.limit(current_app.config["PUBLIC_RATE_LIMIT"])(accounts.blueprint)
     for api in ALL_APIS:
         appbuilder.add_api(api)
     # Browsers ask for /favicon.ico on every page without a <link rel="icon">: answer it, not 404.

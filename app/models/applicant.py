@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.models.account import account_fk
 from app.models.base import NEVER_REUSE_IDS, Base, prefix_index, trigram_index
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ class Applicant(Base):
     phone: Mapped[str | None] = mapped_column(String(30))
     position: Mapped[str | None] = mapped_column(String(100))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    # The applicant's own portal account (Pemohon), once its e-mail was verified: it sees this
+    # person's dossiers. Set when the account registers or when its NIK and e-mail match.
+    account_id: Mapped[int | None] = mapped_column(account_fk(), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     company: Mapped[Company | None] = relationship(back_populates="applicants")

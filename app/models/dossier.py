@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -70,6 +72,12 @@ class Dossier(Base):
     site_address: Mapped[str | None] = mapped_column(String(300))
     site_area_m2: Mapped[int | None] = mapped_column(Integer)
     vehicle_capacity: Mapped[int | None] = mapped_column(Integer)
+    # Opened by the applicant on the portal (app.portal), not at the counter: the applicant's own
+    # steps (Stage.online_event) are recorded from the applicant's events.
+    submitted_online: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A returned dossier whose applicant sent the missing papers from the portal: the Front Office
+    # sees it is ready to resume. Cleared by the resume.
+    resubmitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped by every stage move; a guarded UPDATE checks it (optimistic locking).
     version: Mapped[int] = mapped_column(Integer, default=1)
     # A correction: the revoked permit this dossier's permit will replace (Permit.supersedes).

@@ -85,6 +85,9 @@ class Stage(Base):
     issues_permit: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Leaving this stage (the permit handed over) invites the applicant to the SKM survey (app.survey).
     invites_survey: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The applicant's own event that does this step for a dossier opened on the portal
+    # (account_verified, signed_in, data_filled; app.portal): recorded as the applicant's, not a clerk's.
+    online_event: Mapped[str | None] = mapped_column(String(20))
     # Dossier fields this stage needs before it can be left (names, see app.sop.guards).
     required_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Who may reject a dossier here (None: nobody); the loader allows it only before numbering.

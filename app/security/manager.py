@@ -33,6 +33,7 @@ from sqlalchemy.orm import joinedload
 from app.models import SessionGeneration
 from app.request_cache import request_cache
 from app.security.accounts import cookie_session_is_current, end_sessions, record_sign_in, sign_in_wait, start_session
+from app.security.applicants import ApplicantRegistration
 from app.security.officers import OFFICER_FIELDS, OFFICER_LABELS, Officer, OfficerInfoEdit, nip_field, position_field
 from app.views.base import CrudGuard
 
@@ -108,6 +109,7 @@ class LoketSecurityManager(SecurityManager):
     viewmenumodelview = ViewMenuModelView
     permissionviewmodelview = PermissionViewModelView
     registerusermodelview = RegisterUserModelView
+    registeruser_model = ApplicantRegistration
 
     # FAB's "User's Statistics" chart loads Google Charts from www.gstatic.com: a third-party
     # script (app.security.headers allows none) that an intranet without internet cannot reach.

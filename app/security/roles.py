@@ -19,6 +19,8 @@ KEPALA_DINAS = "Kepala Dinas"
 ARSIPARIS = "Arsiparis"
 SUPERVISOR = "Supervisor"
 PUBLIC = "Public"
+# The applicant's own account (SOP 76 steps 2-4), made by self-registration: the portal only.
+PEMOHON = "Pemohon"
 
 # Resource names (class_permission_name), shared by views and APIs.
 COMPANY = "Company"
@@ -52,11 +54,13 @@ DASHBOARD = "Dashboard"
 NOTIFICATION = "Notification"
 # Messages waiting to leave (e-mail), their retries and errors: Admin reads them and sends one again.
 OUTBOX = "Outbox"
+# The applicant's portal (/pemohon/): their own companies, dossiers and papers, nothing else.
+PORTAL = "ApplicantPortal"
 
 BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
     LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
-    SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY, DASHBOARD, NOTIFICATION, OUTBOX,
+    SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY, DASHBOARD, NOTIFICATION, OUTBOX, PORTAL,
 )
 
 READ = ("can_list", "can_show")
@@ -144,7 +148,11 @@ ADMIN_GRANTS: dict[str, tuple[str, ...]] = {
     NOTIFICATION: ("can_list",),
 }
 
+# The applicant: the portal and nothing of the staff's (no grid, menu, API or FAB screen; the
+# portal has its own password forms). What is theirs is decided row by row in app.portal.
+APPLICANT_GRANTS: dict[str, tuple[str, ...]] = {PORTAL: ("can_use",)}
+
 # Roles a stage in an SOP file may name (Admin deliberately absent: it works no stage).
 # The Supervisor reads; it may be named in an SOP file but moves nothing until granted DOSSIER_MOVE.
 STAGE_ROLES = frozenset(ROLE_GRANTS)
-ALL_ROLES = (ADMIN, *ROLE_GRANTS)
+ALL_ROLES = (ADMIN, *ROLE_GRANTS, PEMOHON)

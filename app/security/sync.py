@@ -4,21 +4,31 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 
 from app.menu import MENU
-from app.security.roles import ADMIN, ADMIN_GRANTS, BUSINESS_RESOURCES, PUBLIC, ROLE_GRANTS, SELF_SERVICE
+from app.security.roles import (
+    ADMIN,
+    ADMIN_GRANTS,
+    APPLICANT_GRANTS,
+    BUSINESS_RESOURCES,
+    PEMOHON,
+    PUBLIC,
+    ROLE_GRANTS,
+    SELF_SERVICE,
+)
 
 # Resources that are Loket's own (its grids, screens and menus); every other one is FAB's.
 LOKET_RESOURCES = frozenset(BUSINESS_RESOURCES) | {e.name for e in MENU} | {e.category for e in MENU}
 
 
 def _grants(role_name: str) -> dict[str, tuple[str, ...]]:
-    return ADMIN_GRANTS if role_name == ADMIN else ROLE_GRANTS[role_name]
+    return {ADMIN: ADMIN_GRANTS, PEMOHON: APPLICANT_GRANTS}.get(role_name) or ROLE_GRANTS[role_name]
 
 
 def role_permission_pairs(role_name: str) -> set[tuple[str, str]]:
     """(permission, resource) pairs of Loket's own a role must hold, menu entries included."""
     grants = _grants(role_name)
     pairs = {(perm, resource) for resource, perms in grants.items() for perm in perms}
-    pairs |= set(SELF_SERVICE)
+    if role_name != PEMOHON:  # staff's own-account screens; the applicant's are the portal's
+        pairs |= set(SELF_SERVICE)
     for entry in MENU:
         if page_permission(entry.view) in grants.get(entry.view.class_permission_name, ()):
             pairs |= {("menu_access", entry.name), ("menu_access", entry.category)}
@@ -46,7 +56,7 @@ def sync_roles(appbuilder: AppBuilder) -> None:
     public = sm.find_role(PUBLIC) or sm.add_role(PUBLIC)
     public.permissions = []
 
-    for role_name in (ADMIN, *ROLE_GRANTS):
+    for role_name in (ADMIN, *ROLE_GRANTS, PEMOHON):
         wanted = role_permission_pairs(role_name)
         missing = wanted - by_pair.keys()
         assert not missing, f"role {role_name} names permissions no view has: {sorted(missing)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -99,6 +99,9 @@ class HomeView(IndexView):
         if not current_user.is_authenticated:
             return self.render_template(self.index_template, appbuilder=self.appbuilder)
         sm = self.appbuilder.sm
+        if sm.has_access("can_use", resources.PORTAL):
+            # An applicant (signed in on FAB's own form too) lands on the portal's home (SOP step 3).
+            return redirect(url_for("PortalView.home"))
         role_names = {role.name for role in current_user.roles}
         calendar, now = office_calendar(), dt.datetime.now(dt.timezone.utc)
         stages = worklist.all_stages(db.session)

@@ -258,6 +258,8 @@ def test_migration_0013_gives_an_existing_database_the_bap_requirement(app, tmp_
         db.session.execute(sql("ALTER TABLE requirement_type ADD COLUMN required_since TIMESTAMP"))
         # And stage.invites_survey, which 0022 adds (and skips when present).
         db.session.execute(sql("ALTER TABLE stage ADD COLUMN invites_survey BOOLEAN DEFAULT 0 NOT NULL"))
+        # And stage.online_event, which 0023 adds (and skips when present).
+        db.session.execute(sql("ALTER TABLE stage ADD COLUMN online_event VARCHAR(20)"))
         db.session.commit()
         load_sop_files(str(old_sop))
         assert db.session.scalar(select(RequirementType).where(RequirementType.code == BAP)) is None
