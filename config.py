@@ -42,6 +42,8 @@ class Config:
     # (ab_register_user, activation by e-mail link): app.security.applicants, app.portal.
     AUTH_USER_REGISTRATION = True
     AUTH_USER_REGISTRATION_ROLE = "Pemohon"
+    # Seconds an applicant's e-mail activation link stays valid.
+    PORTAL_ACTIVATION_MAX_AGE = int(os.environ.get("LOKET_PORTAL_ACTIVATION_HOURS", "48")) * 3600
     AUTH_RATE_LIMITED = True
     # Per client address (behind a proxy, the real one: LOKET_TRUSTED_PROXIES); an office NAT
     # shares one address, so the guard against guessing is per user name (LOGIN_* below).
@@ -116,8 +118,9 @@ class Config:
     PAPER_SIZE = os.environ.get("LOKET_PAPER_SIZE", "F4")
     # Printed in QR codes; without it, the address the request came in on.
     PUBLIC_BASE_URL = os.environ.get("LOKET_PUBLIC_URL") or None
-    # Public status and verification pages need no login; throttle guessing.
-    PUBLIC_RATE_LIMIT = "30 per minute"
+    # Public status and verification pages, and the portal's account pages, need no login:
+    # throttle guessing per client address.
+    PUBLIC_RATE_LIMIT = os.environ.get("LOKET_PUBLIC_RATE_LIMIT", "30 per minute")
     # Outgoing mail (the daily digest) through the outbox (app.outbox): smtp://user:pass@host:port,
     # ?starttls=1 for STARTTLS, smtps://host:465 for TLS from the start (app.mail). Unset: no mail
     # leaves, messages wait in the outbox.

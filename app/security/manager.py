@@ -36,6 +36,7 @@ from app.security.accounts import cookie_session_is_current, end_sessions, recor
 from app.security.applicants import ApplicantRegistration
 from app.security.officers import OFFICER_FIELDS, OFFICER_LABELS, Officer, OfficerInfoEdit, nip_field, position_field
 from app.views.base import CrudGuard
+from app.views.portal_accounts import PortalRegisterUserView
 
 
 def _with_officer_fields(fieldsets: list) -> list:
@@ -110,6 +111,8 @@ class LoketSecurityManager(SecurityManager):
     permissionviewmodelview = PermissionViewModelView
     registerusermodelview = RegisterUserModelView
     registeruser_model = ApplicantRegistration
+    # FAB's own /register/ pages lead to the portal's (app.views.portal_accounts).
+    registeruserdbview = PortalRegisterUserView
 
     # FAB's "User's Statistics" chart loads Google Charts from www.gstatic.com: a third-party
     # script (app.security.headers allows none) that an intranet without internet cannot reach.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -53,6 +53,8 @@ class SearchView(BaseView):
             return redirect(url_for(f"{self.appbuilder.sm.auth_view.__class__.__name__}.login", next=request.url))
         sm = self.appbuilder.sm
         kinds = [kind for kind, (resource, _) in GROUPS.items() if sm.has_access("can_list", resource)]
+        if not kinds:  # an applicant's account: the staff's search is not theirs
+            abort(403)
         result = search(db.session, request.args.get("q", ""), kinds)
         if result.exact_dossier_id is not None and sm.has_access("can_show", roles.DOSSIER):
             return redirect(url_for("DossierView.show", pk=result.exact_dossier_id))

@@ -23,10 +23,8 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_applicant_account_id_ab_user'), 'ab_user', ['account_id'], ['id'])
 
     # SQLite copies a table to add a constraint, and the copy loses the expression index of 0017.
-    if 'ix_applicant_full_name_prefix' not in {i['name'] for i in sa.inspect(op.get_bind()).get_indexes('applicant')}:
-        op.create_index('ix_applicant_full_name_prefix', 'applicant',
-                        [sa.func.lower(sa.literal_column('full_name')).label('full_name_lower')],
-                        sqlite_where=sa.text('0'))
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute("CREATE INDEX IF NOT EXISTS ix_applicant_full_name_prefix ON applicant (lower(full_name)) WHERE 0")
 
     # Plain ADD COLUMNs: no table is copied.
     op.add_column('ab_register_user', sa.Column('nik', sa.String(length=16), nullable=True))

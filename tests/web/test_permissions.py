@@ -33,6 +33,8 @@ from tests.paper_samples import LETTERHEAD, PERMIT
 FO, BO, TT = "Front Office", "Back Office", "Tim Teknis"
 KASI, KABID, KADIS = "Kasi Perizinan", "Kabid Perizinan", "Kepala Dinas"
 ARS, SUP, ADMIN = "Arsiparis", "Supervisor", "Admin"
+# The applicant's own account: the portal, nothing of the staff's.
+PEMOHON = "Pemohon"
 STAFF = {FO, BO, TT, KASI, KABID, KADIS, ARS, SUP}
 NOBODY: set[str] = set()
 
@@ -90,6 +92,8 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "Notification": {"list": EVERYONE},
     # Mail waiting to leave: Admin reads it and sends a message again.
     "Outbox": {"list": {ADMIN}, "show": {ADMIN}, "retry": {ADMIN}},
+    # The applicant's portal: applicants alone (which rows are whose: test_portal_isolation).
+    "ApplicantPortal": {"use": {PEMOHON}},
 }
 
 VIEW_PREFIX = {
@@ -100,7 +104,7 @@ VIEW_PREFIX = {
     "DossierPaper": "/papers", "ReportJob": "/reportjobview", "MonthlyReport": "/monthlyreports",
     "ArchiveReport": "/archivereports", "SpreadsheetImport": "/imports",
     "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview", "Dashboard": "/dasbor",
-    "Notification": "/notifikasi", "Outbox": "/outboxview",
+    "Notification": "/notifikasi", "Outbox": "/outboxview", "ApplicantPortal": "/pemohon",
 }
 # Further screens on a resource's permissions.
 EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company",
@@ -118,6 +122,12 @@ PUBLIC_ENDPOINTS = {
     "AuthDBView.login", "AuthDBView.logout", "LocaleView.index", "UtilView.back", "HomeView.index",
     "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static", "favicon",
     "PublicView.verification", "PublicView.status", "SurveyView.form",
+    # The applicant's account pages: registering, activating, signing in and out, a new password.
+    "PortalAccountView.register", "PortalAccountView.activate", "PortalAccountView.resend",
+    "PortalAccountView.login", "PortalAccountView.logout", "PortalAccountView.forgot", "PortalAccountView.reset",
+    # FAB's own registration pages (on with AUTH_USER_REGISTRATION): they lead to the portal's.
+    "PortalRegisterUserView.this_form_get", "PortalRegisterUserView.this_form_post",
+    "PortalRegisterUserView.activation",
 }
 # FAB's own screens: staff may see and change only their own account.
 SELF_SERVICE_ENDPOINTS = {
@@ -215,6 +225,8 @@ _OPERATION = {
     "DashboardView.index": "list", "DashboardView.excel": "export",
     "SkmView.index": "list", "SkmView.excel": "export",
     "NotificationView.read": "list", "NotificationView.count": "list",
+    **{f"PortalView.{m}": "use" for m in ("home", "apply", "dossier", "upload", "resubmit", "receipt", "permit",
+                                          "document")},
 }
 
 
@@ -223,7 +235,7 @@ def expected_allowed(app: Flask, role: str | None, endpoint: str, resource: str)
         return False
     view_class, method_name = endpoint.split(".", 1)
     if endpoint in SELF_SERVICE_ENDPOINTS or endpoint in SIGNED_IN_ENDPOINTS:
-        return True
+        return role != PEMOHON  # staff's own-account screens and search; the applicant has the portal
     if resource not in SPEC:
         if role != ADMIN:
             return False  # security screens, Swagger UI, menu API: Admin only
@@ -248,15 +260,16 @@ def _was_allowed(response, url: str) -> bool:  # noqa: ANN001
     assert response.status_code < 500, f"{url} -> {response.status_code}"
     if response.status_code in (401, 403):
         return False
-    # FAB sends anonymous visitors of a protected page to the login form.
-    return not (response.status_code == 302 and "/login" in response.headers.get("Location", ""))
+    # FAB sends anonymous visitors of a protected page to the login form, the portal to its own.
+    location = response.headers.get("Location", "")
+    return not (response.status_code == 302 and ("/login" in location or "/pemohon/masuk" in location))
 
 
 @pytest.mark.parametrize("role", [*ALL_ROLES, None], ids=lambda r: r or "anonymous")
 def test_every_endpoint_allows_exactly_what_the_role_may_do(app, login_as, rows, role):
     client = login_as(role)
     # A valid CSRF token, so that what is tested is the permission, not the token.
-    token = csrf_token(client, "/resetmypassword/form" if role else "/login/")
+    token = csrf_token(client, {None: "/login/", PEMOHON: "/pemohon/"}.get(role, "/resetmypassword/form"))
     mismatches = []
     cases = _cases(app, rows)
     assert len(cases) > 100, "the matrix should see every view and API endpoint"
