@@ -20,7 +20,9 @@ from app.extensions import db
 from app.jobs import runner
 from app.mail import mail_configured
 from app.office import office_calendar
+from app.portal import notices
 from app.private_files import private_file
+from app.whatsapp import wa_configured
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,18 @@ def init_jobs(app: Flask) -> JobQueue:
                 survey.invite_due(db.session, _now(), base_url=_base_url(app), secret=app.config["SECRET_KEY"],
                                   enqueue=outbox.enqueue)
                 db.session.commit()
+
+    @huey.periodic_task(crontab(minute="*"), name="loket.notify_applicants")
+    @huey.lock_task("loket.notify_applicants")  # one scan at a time (two would still tell nobody twice)
+    def notify_applicants() -> None:
+        """The applicant's receipt, return, issued and ready-to-collect messages, from the history
+        since the last run, by e-mail and WhatsApp (each channel only once it is set up: a message
+        for a channel that is not would wait in the outbox for ever)."""
+        with app.app_context():
+            channels = [channel for channel, ready in ((outbox.Channel.EMAIL, mail_configured(app)),
+                                                       (outbox.Channel.WHATSAPP, wa_configured(app))) if ready]
+            notices.scan(db.session, _now(), office=notices.Office.from_config(app.config, _base_url(app)),
+                         channels=channels, enqueue=outbox.enqueue)
 
     @huey.periodic_task(crontab(minute="*"), name="loket.send_outbox")
     def send_outbox() -> None:

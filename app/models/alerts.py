@@ -105,7 +105,8 @@ class DashboardTally(Base):
 
 
 class DashboardState(Base):
-    """One row: how far the tallies are (events up to `through` are counted) and when they ran."""
+    """How far a periodic scan has read. Row 1: the tallies (events up to `through` are counted),
+    when they ran, and the digest's day. Row 2: the applicants' notices (app.portal.notices)."""
 
     __tablename__ = "dashboard_state"
 
