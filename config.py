@@ -111,8 +111,10 @@ class Config:
 
     # Uploaded documents: PDF, JPEG or PNG, checked by content; stored under instance/documents.
     DOCUMENT_MAX_BYTES = int(os.environ.get("LOKET_MAX_UPLOAD_MB", "10")) * 1024 * 1024
-    # Any request body: the larger upload limit plus room for the rest of the form.
-    MAX_CONTENT_LENGTH = max(DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES) + 64 * 1024
+    # An online application (the portal): all its papers in one request.
+    APPLICATION_MAX_BYTES = int(os.environ.get("LOKET_MAX_APPLICATION_MB", "40")) * 1024 * 1024
+    # Any request body: the largest of these plus room for the rest of the form.
+    MAX_CONTENT_LENGTH = max(DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES, APPLICATION_MAX_BYTES) + 64 * 1024
 
     # Papers (xhtml2pdf). F4 (215 x 330 mm) is what most Indonesian government offices print on.
     PAPER_SIZE = os.environ.get("LOKET_PAPER_SIZE", "F4")

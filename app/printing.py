@@ -217,8 +217,10 @@ def _stage(dossier: Dossier, code: str) -> Stage | None:
 
 
 def _receipt(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:  # noqa: ARG001
-    # Signed by the officer who received the file: the one who opened the dossier.
+    # Signed by the officer who received the file: the one who opened the dossier. An application
+    # made on the portal was opened by the applicant: its signature line waits for the counter.
     submitted = _event(session, dossier.id, SUBMIT_ACTION, latest=False)
+    receiver = submitted.actor if submitted and not dossier.submitted_online else None
     first = min(dossier.permit_type.stages, key=lambda stage: stage.seq, default=None)
     stage = (submitted.to_stage if submitted else None) or first
     return render_receipt(
@@ -234,7 +236,7 @@ def _receipt(session: Session, dossier: Dossier, office: Office, actor_id: int |
             promised_on=office.day(dossier.due_at) if dossier.due_at else "-",
             status_url=office.status_url(dossier.receipt_number),
             survey_url=office.survey_url(dossier.id),
-            officer=signer(session, submitted.actor if submitted else None, stage.role_name if stage else None),
+            officer=signer(session, receiver, stage.role_name if stage else None),
             fee_text="Tanpa Biaya" if not dossier.permit_type.fee else f"Rp{dossier.permit_type.fee:,.0f}".replace(",", "."),
         ),
         office.letterhead,
