@@ -26,6 +26,7 @@ from app.security.headers import init_headers
 from app.templating import register_template_helpers
 from app.views.audit import register_audit_helpers
 from app.views.documents import register_document_helpers
+from app.views.dossier_page import register_applicant_side_helpers
 from app.views.notifications import init_bell
 from app.views.papers import register_paper_helpers
 from app.views.reports import register_report_helpers
@@ -69,6 +70,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     init_bell(app)
     register_document_helpers(app)
     register_workbench_helpers(app)
+    register_applicant_side_helpers(app)
     register_paper_helpers(app)
     register_report_helpers(app)
     register_audit_helpers(app)

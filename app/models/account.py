@@ -7,7 +7,7 @@ in a MetaData of its own, so neither create_all of our tables nor Alembic sees a
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, select
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,10 @@ ACCOUNT_TABLE = Table(
     # model and screens; migration 0014).
     Column("nip", String(18)),
     Column("position", String(100)),
+    # FAB's stamps (server-local, naive): an applicant's account made (its e-mail link opened) and
+    # last signed in, which date the applicant's own online SOP steps (app.sop.machine).
+    Column("created_on", DateTime),
+    Column("last_login", DateTime),
 )
 # The roles an officer holds, read to know whether the one printing a paper may sign it.
 ROLE_TABLE = Table(

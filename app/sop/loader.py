@@ -105,6 +105,7 @@ def _upsert_stages(session: Session, permit: PermitType, d: SopDefinition) -> di
         stage.required_fields = list(step.required_fields)
         stage.issues_permit = step.issues_permit
         stage.invites_survey = step.invites_survey
+        stage.online_event = step.online_event
         stage.reject_role = step.reject_role
         stage.resume_role = step.resume_role
         session.add(stage)

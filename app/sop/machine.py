@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.audit import Change, write
+from app.audit import Actor, Change, actor_name, actor_of, changes_by, write
 from app.audit.trail import jsonable
 from app.models import (
     Account,
     Applicant,
-    Company,
     AuditAction,
+    Company,
     Document,
     Dossier,
     DossierStatus,
@@ -34,9 +34,10 @@ from app.models import (
     Stage,
     StageEvent,
 )
-from app.sop.calendar import WorkingCalendar, as_utc
+from app.sop.calendar import UTC, WorkingCalendar, as_utc
 from app.sop.guards import missing_items
 from app.sop.numbering import DescribePermit, issue_permit, lock_counters, numbering_year
+from app.sop.schema import ONLINE_EVENTS
 from app.sop.sla import due_at, return_pauses
 
 
@@ -211,6 +212,69 @@ def _load_parties_read_by_the_gate(
             session.scalars(select(model).where(model.id.in_(ids))).all()
 
 
+_ACCOUNTS = Account.__table__
+
+
+@dataclass(frozen=True)
+class OnlineApplicant:
+    """The portal account of the applicant of a dossier applied for online: the SOP steps its own
+    events did (Stage.online_event) are recorded as this account's, dated by those events."""
+
+    account_id: int
+    name: str  # as the audit trail names an account
+    done_at: dict[str, dt.datetime | None]  # online event -> when (UTC)
+
+    def note(self, event: str, timezone: str) -> str:
+        """e.g. "Dilakukan pemohon secara daring: akun terverifikasi 03-12-2026 09.12 WIB"."""
+        when = self.done_at.get(event)
+        text = f"Dilakukan pemohon secara daring: {ONLINE_EVENTS[event]}"
+        if when is None:
+            return text
+        local = when.astimezone(ZoneInfo(timezone))
+        return f"{text} {local:%d-%m-%Y %H.%M} {local.tzname()}"
+
+    def actor(self, clerk: Actor) -> Actor:
+        """The audit trail's actor of such a step: the applicant, through the channel the clerk's
+        move came by; not the clerk's address, which is not where the applicant acted."""
+        return Actor(self.account_id, self.name, None, clerk.origin)
+
+
+def _account_instant(value: dt.datetime | None) -> dt.datetime | None:
+    """FAB stamps accounts with the server's naive local time (datetime.now()), not UTC."""
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo is None else as_utc(value)
+
+
+def online_applicants(session: Session, situations: Iterable[Situation]) -> dict[int, OnlineApplicant]:
+    """Dossier id -> its applicant's account, for those of these dossiers applied for online whose
+    applicant has an account: one query, none when no dossier was applied for online."""
+    online = [s.dossier for s in situations if s.dossier.submitted_online]
+    if not online:
+        return {}
+    accounts = {row.applicant_id: row for row in session.execute(
+        select(Applicant.id.label("applicant_id"), _ACCOUNTS.c.id, _ACCOUNTS.c.username, _ACCOUNTS.c.first_name,
+               _ACCOUNTS.c.last_name, _ACCOUNTS.c.created_on, _ACCOUNTS.c.last_login)
+        .join(_ACCOUNTS, _ACCOUNTS.c.id == Applicant.account_id)
+        .where(Applicant.id.in_({d.applicant_id for d in online}))
+    )}
+    found: dict[int, OnlineApplicant] = {}
+    for dossier in online:
+        row = accounts.get(dossier.applicant_id)
+        if row is None:
+            continue
+        submitted = as_utc(dossier.submitted_at)
+        signed_in = _account_instant(row.last_login)
+        full_name = " ".join(part for part in (row.first_name, row.last_name) if part and part != "-")
+        found[dossier.id] = OnlineApplicant(row.id, actor_name(row.username, full_name), {
+            "account_verified": _account_instant(row.created_on),
+            # The sign-in the application was made in: a later one (checking its status) is not it.
+            "signed_in": signed_in if signed_in is not None and signed_in <= submitted else submitted,
+            "data_filled": submitted,
+        })
+    return found
+
+
 @dataclass(frozen=True)
 class _Move:
     """A move judged allowed and not yet written: where the dossier goes and what is recorded."""
@@ -222,6 +286,8 @@ class _Move:
     new_due: dt.datetime | None
     note: str
     numbers: bool  # into the numbering stage: takes the permit's number
+    # Leaving a stage the applicant's own online event did: recorded as the applicant's step.
+    by_applicant: OnlineApplicant | None = None
 
     def refused(self, *reasons: str) -> Outcome:
         return _refused(self.situation, self.action, reasons)
@@ -234,7 +300,8 @@ def _refused(situation: Situation, action: Action, reasons: Sequence[str]) -> Ou
 
 def _plan(
     session: Session, situation: Situation, action: Action, *, roles: set[str], note: str | None,
-    now: dt.datetime, calendar: WorkingCalendar | None,
+    now: dt.datetime, calendar: WorkingCalendar | None, online: OnlineApplicant | None = None,
+    timezone: str = "Asia/Jakarta",
 ) -> _Move | Outcome:
     """The move this action makes on this dossier, or the refusal saying why not. Writes nothing."""
     verdict = judge(situation, action, roles)
@@ -250,8 +317,13 @@ def _plan(
     # Only moving forward into the numbering stage numbers, and only once.
     numbers = action is Action.ADVANCE and _issues(to_stage)
     assert not (numbers and situation.permit_number), "a dossier is numbered once"
+    # A step the applicant already did online (still behind the gate above, like any other).
+    event = situation.stage.online_event if action is Action.ADVANCE and online is not None else None
+    by_applicant = online if event in ONLINE_EVENTS else None
+    if by_applicant is not None:
+        note = by_applicant.note(event, timezone) + (f"\n{note}" if note else "")
     return _Move(situation, action, to_stage, new_status, _due_after(session, situation, action, calendar, now),
-                 note, numbers)
+                 note, numbers, by_applicant)
 
 
 _UNCHANGED = object()
@@ -271,14 +343,16 @@ def _write_moves(session: Session, moves: Sequence[_Move]) -> set[int]:
         dossier = planned.situation.dossier
         due = _UNCHANGED if planned.new_due == dossier.due_at else planned.new_due
         to_stage_id = (planned.to_stage or planned.situation.stage).id
-        key = (dossier.stage_id, dossier.status, to_stage_id, planned.new_status, due)
+        key = (planned.action, dossier.stage_id, dossier.status, to_stage_id, planned.new_status, due)
         alike.setdefault(key, []).append(planned)
     moved: set[int] = set()
     connection = session.connection()
-    for (seen_stage, seen_status, to_stage_id, new_status, due), group in alike.items():
+    for (action, seen_stage, seen_status, to_stage_id, new_status, due), group in alike.items():
         values = {"stage_id": to_stage_id, "status": new_status, "version": _DOSSIERS.c.version + 1}
         if due is not _UNCHANGED:
             values["due_at"] = due
+        if action is Action.RESUME:  # the papers the applicant sent from the portal are taken in
+            values["resubmitted_at"] = None
         seen = [(m.situation.dossier.id, m.situation.dossier.version) for m in group]
         moved.update(connection.execute(
             update(_DOSSIERS)
@@ -291,14 +365,19 @@ def _write_moves(session: Session, moves: Sequence[_Move]) -> set[int]:
 
 
 def _record(planned: _Move, actor_id: int | None, now: dt.datetime) -> tuple[dict, Change]:
-    """The history row and the audit row of a move that was written."""
+    """The history row and the audit row of a move that was written (an applicant's online step
+    is the applicant's account's)."""
     situation, to_stage = planned.situation, planned.to_stage
     dossier, stage = situation.dossier, situation.stage
     note = planned.note or None
+    if planned.by_applicant is not None:
+        actor_id = planned.by_applicant.account_id
     event = dict(dossier_id=dossier.id, from_stage_id=stage.id, to_stage_id=to_stage.id if to_stage else None,
                  action=planned.action.value, actor_id=actor_id, occurred_at=now, note=note)
-    change = Change("dossier", dossier.id, AuditAction.MOVE, _moved_fields(
-        stage, to_stage, dossier.status, planned.new_status, dossier.due_at, planned.new_due), dossier.id, note)
+    fields = _moved_fields(stage, to_stage, dossier.status, planned.new_status, dossier.due_at, planned.new_due)
+    if planned.action is Action.RESUME and dossier.resubmitted_at is not None:
+        fields["resubmitted_at"] = [jsonable(dossier.resubmitted_at), None]
+    change = Change("dossier", dossier.id, AuditAction.MOVE, fields, dossier.id, note)
     return event, change
 
 
@@ -315,7 +394,7 @@ def _moved(
     )
     dossier_id, receipt = dossier.id, dossier.receipt_number
     # What the UPDATE changed is read again from the database when next used.
-    session.expire(dossier, ["stage_id", "stage", "status", "due_at", "version"])
+    session.expire(dossier, ["stage_id", "stage", "status", "due_at", "version", "resubmitted_at"])
     return Outcome(dossier_id, receipt, planned.action, True, (), situation.stage.name,
                    to_stage.name if to_stage else "", permit_number)
 
@@ -349,7 +428,9 @@ def apply(
     another officer moved it in between, nothing is written and the outcome says who and when.
     A move into the numbering stage numbers the permit, which `describe_permit` says the content
     of (required then). With `carry`, an ADVANCE goes on through the following stages of the same
-    role while their gates hold (see _carries_on). The caller commits (or rolls back).
+    role while their gates hold (see _carries_on). On a dossier applied for online, an ADVANCE out
+    of a stage its applicant's own event did (Stage.online_event) is recorded as the applicant's
+    account's, dated by that event (see OnlineApplicant). The caller commits (or rolls back).
     """
     dossier_id = situation.dossier.id
     return _apply_chunk(session, [dossier_id], {dossier_id: situation}, action, actor_id=actor_id, roles=set(roles),
@@ -402,6 +483,8 @@ def _apply_chunk(
     each step judged and written on its own, with its own history row."""
     # The role that moves each dossier, read before the move changes its stage.
     worker = {i: s.stage.role_name for i, s in situations.items()} if carry else {}
+    # The accounts of applicants who applied online, once per chunk: their steps are theirs.
+    step["online"] = online_applicants(session, situations.values()) if action is Action.ADVANCE else {}
     outcomes = _step(session, dossier_ids, situations, action, **step)
     if not (carry and action is Action.ADVANCE):
         return outcomes
@@ -442,10 +525,11 @@ def _carried(first: Outcome, hop: Outcome) -> Outcome:
 def _step(
     session: Session, dossier_ids: Sequence[int], situations: dict[int, Situation], action: Action, *,
     actor_id: int | None, roles: set[str], note: str | None, now: dt.datetime, timezone: str,
-    calendar: WorkingCalendar | None, describe_permit: DescribePermit | None,
+    calendar: WorkingCalendar | None, describe_permit: DescribePermit | None, online: dict[int, OnlineApplicant],
 ) -> list[Outcome]:
     plans: list[_Move | Outcome] = [
-        _plan(session, situations[dossier_id], action, roles=roles, note=note, now=now, calendar=calendar)
+        _plan(session, situations[dossier_id], action, roles=roles, note=note, now=now, calendar=calendar,
+              online=online.get(dossier_id), timezone=timezone)
         if dossier_id in situations
         else Outcome(dossier_id, "", action, False, ("Berkas tidak ditemukan.",))
         for dossier_id in dossier_ids
@@ -458,6 +542,8 @@ def _step(
     outcomes: list[Outcome] = []
     events: list[dict] = []
     trail: list[Change] = []
+    # An applicant's online steps go to the trail under the applicant's account (one write per account).
+    trail_of: dict[int, tuple[OnlineApplicant, list[Change]]] = {}
     for planned in plans:
         if isinstance(planned, Outcome):
             outcomes.append(planned)
@@ -466,11 +552,15 @@ def _step(
         else:
             event, change = _record(planned, actor_id, now)
             events.append(event)
-            trail.append(change)
+            by = planned.by_applicant
+            (trail if by is None else trail_of.setdefault(by.account_id, (by, []))[1]).append(change)
             outcomes.append(_moved(session, planned, now, timezone, describe_permit))
     if events:
         session.execute(insert(StageEvent), events)
         write(session, trail, now=now)
+        for applicant, changes in trail_of.values():
+            with changes_by(session, actor=applicant.actor(actor_of(session))):
+                write(session, changes, now=now)
     return outcomes
 
 

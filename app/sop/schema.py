@@ -46,6 +46,8 @@ class StepDef:
     reject_role: str | None = None
     # Who takes a dossier returned at this step back from the applicant (SOP 76: the FO).
     resume_role: str = ""
+    # The applicant's own event that does this step for a dossier applied for online (ONLINE_EVENTS).
+    online_event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ class SopDefinition:
     steps: tuple[StepDef, ...] = field(default_factory=tuple)
     requirements: tuple[RequirementDef, ...] = field(default_factory=tuple)
 
+
+# The applicant's events on the portal that can do an SOP step, and how a history note names them.
+ONLINE_EVENTS = {
+    "account_verified": "akun terverifikasi",
+    "signed_in": "masuk ke aplikasi",
+    "data_filled": "data permohonan diisi",
+}
 
 _TIME = re.compile(r"^\s*(\d+)\s*(menit|jam|hari kerja|hari)\s*$", re.IGNORECASE)
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -233,6 +242,10 @@ def build_sop(
             minutes = parse_time(time_text, working_day_minutes)
         except ValueError as exc:
             raise step.fail(f"waktu '{time_text}' tidak dipahami (contoh: '10 Menit', '2 hari kerja')") from exc
+        online_event = step.text("online_event", required=False) or None
+        if online_event is not None and online_event not in ONLINE_EVENTS:
+            raise step.fail(f"kolom '{step.label('online_event')}': peristiwa daring '{online_event}' tidak dikenal "
+                            f"(yang dikenal: {', '.join(ONLINE_EVENTS)})")
         required_fields = step.texts("required_fields", required=False)
         unknown = [f for f in required_fields if f not in FIELD_CHECKS]
         if unknown:
@@ -256,6 +269,7 @@ def build_sop(
                 invites_survey=bool(step.get("invites_survey", bool, required=False, default=False)),
                 reject_role=reject_role,
                 resume_role=resume_role,
+                online_event=online_event,
             )
         )
     issuing = [s for s in steps if s.issues_permit]
@@ -266,6 +280,11 @@ def build_sop(
     if len(inviting) > 1:
         raise top.fail("hanya satu tahapan boleh mengundang Survei Kepuasan Masyarakat (invites_survey), bukan "
                        + ", ".join(s.code for s in inviting))
+    for event in ONLINE_EVENTS:
+        doing = [s for s in steps if s.online_event == event]
+        if len(doing) > 1:
+            raise top.fail(f"peristiwa daring '{event}' hanya boleh pada satu tahapan, bukan "
+                           + ", ".join(s.code for s in doing))
     # A numbered permit is revoked by the Kepala Dinas, never rejected: no step at or after the
     # numbering step may reject.
     late = [s for s in steps if s.reject_role and issuing and s.no >= issuing[0].no]

@@ -50,7 +50,8 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
    then Loket's columns, which an office's own sheet may lack:
 
        Nama Tahap | Kode Tahap | Pelaksana Menurut SOP | Isian Wajib | Terbitkan Nomor Izin |
-       Undang Survei SKM | Lanjutan Kantor | Dapat Ditolak Oleh | Penerima Berkas Kembali
+       Undang Survei SKM | Peristiwa Daring Pemohon | Lanjutan Kantor | Dapat Ditolak Oleh |
+       Penerima Berkas Kembali
 
    The header may take two rows, as in the office's document (PELAKSANA / MUTU BAKU over the
    column names, No / Kegiatan / Ket merged down): when the row under the header row has an empty
@@ -78,6 +79,8 @@ Sheet "SOP" (when no sheet has that name: the first sheet)
      continuation steps come after all of the SOP document's steps.
    * Undang Survei SKM: "Ya" on the step whose end invites the applicant to the public
      satisfaction survey (the handover; YAML invites_survey, app.survey); blank/"Tidak" elsewhere.
+   * Peristiwa Daring Pemohon: on a step the applicant's own event does for a dossier applied for
+     online (YAML online_event): account_verified, signed_in or data_filled; blank elsewhere.
    * Dapat Ditolak Oleh: the Loket role that may reject (Tolak) a dossier at this step; blank =
      nobody may reject here. Only before the Terbitkan Nomor Izin step: a numbered permit is
      revoked, not rejected.
@@ -125,6 +128,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from app.security.roles import ALL_ROLES, FRONT_OFFICE
 from app.sop.schema import (
+    ONLINE_EVENTS,
     SopDefinition,
     SopFileError,
     SopPlaces,
@@ -193,6 +197,7 @@ _STEP_COLUMNS_LOKET = (
     ("required_fields", "Isian Wajib"),
     ("issues_permit", "Terbitkan Nomor Izin"),
     ("invites_survey", "Undang Survei SKM"),
+    ("online_event", "Peristiwa Daring Pemohon"),
     ("office_continuation", "Lanjutan Kantor"),
     ("reject_role", "Dapat Ditolak Oleh"),
     ("resume_role", "Penerima Berkas Kembali"),
@@ -204,7 +209,7 @@ _STEP_LABELS = {
     "step": "No", "code": "Kode Tahap", "name": "Nama Tahap", "activity": "Kegiatan",
     "actor": "Pelaksana Menurut SOP", "role": "pelaksana", "time": "Waktu", "inputs": "Kelengkapan",
     "output": "Output", "required_fields": "Isian Wajib", "issues_permit": "Terbitkan Nomor Izin",
-    "invites_survey": "Undang Survei SKM",
+    "invites_survey": "Undang Survei SKM", "online_event": "Peristiwa Daring Pemohon",
     "reject_role": "Dapat Ditolak Oleh", "resume_role": "Penerima Berkas Kembali",
 }
 
@@ -537,6 +542,7 @@ class _SheetReader:
             "required_fields": [f.strip() for f in re.split(r"[,;\n]", text("required_fields")) if f.strip()],
             "issues_permit": self.flag(place, "Terbitkan Nomor Izin", text("issues_permit"), default=False),
             "invites_survey": self.flag(place, "Undang Survei SKM", text("invites_survey"), default=False),
+            "online_event": text("online_event") or None,
             "_continuation": self.flag(place, "Lanjutan Kantor", text("office_continuation"), default=False),
             "reject_role": self.role(text("reject_role")),
             "resume_role": self.role(text("resume_role")),
@@ -614,7 +620,8 @@ _CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WIDTHS = {
     "No": 5, "Kegiatan": 42, "Permohonan": 20, "Kelengkapan": 30, "Waktu": 12, "Output": 30, "Ket": 12,
     "Nama Tahap": 22, "Kode Tahap": 24, "Pelaksana Menurut SOP": 16, "Isian Wajib": 30,
-    "Terbitkan Nomor Izin": 11, "Undang Survei SKM": 10, "Lanjutan Kantor": 10, "Dapat Ditolak Oleh": 16, "Penerima Berkas Kembali": 16,
+    "Terbitkan Nomor Izin": 11, "Undang Survei SKM": 10, "Peristiwa Daring Pemohon": 18,
+    "Lanjutan Kantor": 10, "Dapat Ditolak Oleh": 16, "Penerima Berkas Kembali": 16,
 }
 _EXECUTOR_WIDTH = 10
 
@@ -761,6 +768,7 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
             "Isian Wajib": ", ".join(stage.required_fields or []),
             "Terbitkan Nomor Izin": "Ya" if stage.issues_permit else "",
             "Undang Survei SKM": "Ya" if stage.invites_survey else "",
+            "Peristiwa Daring Pemohon": stage.online_event or "",
             "Lanjutan Kantor": "Ya" if stage.is_office_continuation else "",
             "Dapat Ditolak Oleh": stage.reject_role or "",
             # Only where the stage differs from the header's: a blank cell means the header's.
@@ -780,6 +788,12 @@ def _write_sop(ws, permit: PermitType, stages: Sequence[Any], office_lines: list
         ws.add_data_validation(check)
         letter = get_column_letter(col[h])
         check.add(f"{letter}{first_step}:{letter}{max(row - 1, first_step) + 50}")
+
+    # The online events as a pick-list too (any other is refused on reading, as in the YAML).
+    events = DataValidation(type="list", formula1=f'"{",".join(ONLINE_EVENTS)}"', allow_blank=True)
+    ws.add_data_validation(events)
+    letter = get_column_letter(col["Peristiwa Daring Pemohon"])
+    events.add(f"{letter}{first_step}:{letter}{max(row - 1, first_step) + 50}")
 
     ws.print_title_rows = f"{top}:{sub}"
     _page_setup(ws)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Document, Dossier, Permit, RequirementType, Stage, StageEvent
+from app.formatting import format_moment
+from app.models import Document, Dossier, DossierStatus, Permit, RequirementType, Stage, StageEvent
 from app.request_cache import request_cache
 from app.sop.machine import Situation
 
@@ -51,6 +53,32 @@ def dossier_page(pk: int | str) -> DossierPage | None:
     if dossier_id not in cache:
         cache[dossier_id] = load_dossier_page(dossier_id)
     return cache[dossier_id]
+
+
+@dataclass(frozen=True)
+class ApplicantSide:
+    """What the applicant did on the portal that the Front Office must see on the dossier page."""
+
+    online: bool  # applied for on the portal ("Permohonan daring")
+    # Returned, and the applicant has since sent the missing papers from the portal (office time):
+    # ready to resume. A counter dossier linked to an account can be answered there too.
+    resubmitted_at: str | None
+
+
+def dossier_applicant_side(pk: int | str) -> ApplicantSide | None:
+    """None for an unknown dossier or one the applicant did nothing on the portal for."""
+    page = dossier_page(pk)
+    if page is None:
+        return None
+    dossier = page.dossier
+    ready = dossier.status == DossierStatus.RETURNED.value and dossier.resubmitted_at is not None
+    if not (dossier.submitted_online or ready):
+        return None
+    return ApplicantSide(bool(dossier.submitted_online), format_moment(dossier.resubmitted_at) if ready else None)
+
+
+def register_applicant_side_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(dossier_applicant_side=dossier_applicant_side)
 
 
 def load_dossier_page(dossier_id: int) -> DossierPage | None:

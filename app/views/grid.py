@@ -258,6 +258,30 @@ class FilterOnTrack(BaseFilter):
         return query.filter(or_(Dossier.status == DossierStatus.ISSUED.value, in_progress))
 
 
+class FilterReadyToResume(BaseFilter):
+    """Siap dilanjutkan: returned to the applicant, who has since sent the missing papers from the
+    portal (Dossier.resubmitted_at; the resume clears it)."""
+
+    name = _l("Ready to resume (papers sent by the applicant)")
+    arg_name = "ready_to_resume"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        return query.filter(Dossier.status == DossierStatus.RETURNED.value, Dossier.resubmitted_at.is_not(None))
+
+
+class FilterAppliedOnline(BaseFilter):
+    """Permohonan daring: opened by the applicant on the portal, not at the counter."""
+
+    name = _l("Applied online")
+    arg_name = "applied_online"
+
+    def apply(self, query, value):  # noqa: ANN001, ANN201, ARG002
+        return query.filter(Dossier.submitted_online.is_(True))
+
+
+# The status column's filters, for links such as ?_flt_3_status=1 (ready to resume). Append only.
+STATUS_FILTERS = [FilterEqual, FilterNotEqual, FilterIn, FilterReadyToResume, FilterAppliedOnline]
+
 # Indexes of the due-date filters, for links such as ?_flt_2_due_at=1 (see dossier_list.html and
 # the home page). Append only: the indexes are in links.
 DUE_FILTERS = [FilterGreater, FilterSmaller, FilterOverdue, FilterDueToday, FilterOnTime, FilterPastSla, FilterDueSoon,
@@ -377,7 +401,7 @@ class DossierGridInterface(LoketInterface):
     # status is picked from its labels.
     column_filters = {
         "receipt_number": [FilterPrefix, FilterEndsWith, FilterContains, FilterEqual],
-        "status": [FilterEqual, FilterNotEqual, FilterIn],
+        "status": STATUS_FILTERS,
         # FAB's four, then the months the dashboard's bars link to (app.views.period_filters).
         "submitted_at": [FilterEqual, FilterGreater, FilterSmaller, FilterNotEqual, FilterReceivedInMonth,
                          FilterIssuedInMonth, FilterReturnedInMonth, FilterRejectedInMonth],

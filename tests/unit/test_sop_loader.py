@@ -67,6 +67,9 @@ def test_sop_76_is_loaded_as_the_document_states(session, sop_dir):
     assert [s.is_applicant_step for s in stages[:4]] == [True, True, True, False]
     assert stages[5].inputs.endswith("Apabila Berkas Tidak Lengkap Petugas FO Mengembalikan Berkas Ke Pemohon")
     assert not any(s.is_office_continuation for s in stages[:6])
+    # Steps 2-4 are done by the applicant's own events when the application is made online.
+    assert [s.online_event for s in stages[:6]] == [None, "account_verified", "signed_in", "data_filled", None, None]
+    assert not any(s.online_event for s in stages[6:])
 
     continuation = stages[6:]
     assert [s.seq for s in continuation] == list(range(7, 16))
@@ -126,6 +129,14 @@ BROKEN = {
         lambda d: d["office_continuation"][3].update(reject_role="Satpam"), "kolom 'reject_role': peran 'Satpam'",
     ),
     "unknown resuming role": (lambda d: d.update(resume_role="Satpam"), "kolom 'resume_role': peran 'Satpam'"),
+    "unknown online event": (
+        lambda d: d["steps"][1].update(online_event="email_opened"),
+        "langkah 2 (REGISTRASI): kolom 'online_event': peristiwa daring 'email_opened' tidak dikenal",
+    ),
+    "an online event on two steps": (
+        lambda d: d["steps"][4].update(online_event="signed_in"),
+        "peristiwa daring 'signed_in' hanya boleh pada satu tahapan, bukan LOGIN, TANDA_TERIMA_BERKAS",
+    ),
 }
 
 

@@ -28,7 +28,7 @@ def stage_row(s: Stage) -> tuple:
     return (
         s.seq, s.code, s.name, s.activity, s.actor, s.role_name, s.time_standard_text, s.time_standard_minutes,
         s.inputs, s.output, s.is_applicant_step, s.is_office_continuation, list(s.required_fields), s.issues_permit,
-        s.reject_role, s.resume_role,
+        s.reject_role, s.resume_role, s.online_event,
     )
 
 
@@ -82,9 +82,12 @@ def test_export_then_import_reproduces_the_seeded_sop_76(session, tmp_path):
         assert (
             step.no, step.code, step.name, step.activity, step.actor, step.role, step.time_text, step.time_minutes,
             step.inputs, step.output, step.applicant_step, step.office_continuation, list(step.required_fields),
-            step.issues_permit, step.reject_role, step.resume_role,
+            step.issues_permit, step.reject_role, step.resume_role, step.online_event,
         ) == stage_row(stage)
     assert [s.code for s in d.steps if s.reject_role] == ["PEMERIKSAAN_KASI", "PARAF_KABID", "PENANDATANGANAN"]
+    assert [(s.code, s.online_event) for s in d.steps if s.online_event] == [
+        ("REGISTRASI", "account_verified"), ("LOGIN", "signed_in"), ("PENGISIAN_DATA", "data_filled"),
+    ]
     assert len(d.requirements) == len(permit.requirements) == 11
     for req, requirement in zip(d.requirements, permit.requirements):
         assert (req.seq, req.code, req.name, req.mandatory, req.due_stage) == requirement_row(requirement)
@@ -137,7 +140,7 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
         "No", "Kegiatan", "Permohonan", "Front Office", "Back Office", "Tim Teknis", "Kasi Perizinan",
         "Kabid Perizinan", "Kepala Dinas", "Arsiparis", "Kelengkapan", "Waktu", "Output", "Ket",
         "Nama Tahap", "Kode Tahap", "Pelaksana Menurut SOP", "Isian Wajib", "Terbitkan Nomor Izin", "Undang Survei SKM",
-        "Lanjutan Kantor", "Dapat Ditolak Oleh", "Penerima Berkas Kembali",
+        "Peristiwa Daring Pemohon", "Lanjutan Kantor", "Dapat Ditolak Oleh", "Penerima Berkas Kembali",
     ]
     assert "MUTU BAKU" in top and "PELAKSANA" in top
     assert ws.cell(header, 1).font.bold and ws.cell(header + 1, 4).border.left.style == "thin"
@@ -151,6 +154,11 @@ def test_the_exported_sheet_looks_like_the_office_document(session, tmp_path):
     assert ws.cell(first + 14, names.index("Arsiparis") + 1).value == "✓"
     assert ws.cell(first + 5, 2).alignment.wrap_text
     assert ws.cell(first + 12, names.index("Terbitkan Nomor Izin") + 1).value == "Ya"
+    # The applicant's online events on steps 2-4, blank elsewhere.
+    online = names.index("Peristiwa Daring Pemohon") + 1
+    assert [ws.cell(first + n, online).value for n in range(5)] == [
+        None, "account_verified", "signed_in", "data_filled", None,
+    ]
     # Who may reject, per step; who takes returned files back once in the header, as every step shares it.
     rejecting = names.index("Dapat Ditolak Oleh") + 1
     assert [ws.cell(first + n, rejecting).value for n in (8, 9, 10, 11, 12)] == [
@@ -427,6 +435,14 @@ def _unknown_resume_role_in_the_header(sop, requirements):
     return "lembar SOP: kolom 'Penerima Berkas Kembali': peran 'Satpam' tidak dikenal"
 
 
+def _unknown_online_event(sop, requirements):
+    header = table_header(sop)
+    sop[header].append("Peristiwa Daring Pemohon")
+    sop[step_line(sop, 2) - 1].append("email dibuka")
+    return (f"baris {step_line(sop, 2)} (langkah 2): kolom 'Peristiwa Daring Pemohon': peristiwa daring "
+            "'email dibuka' tidak dikenal")
+
+
 def _missing_requirement_sheet(sop, requirements):
     requirements.clear()
     requirements.append(["Daftar berkas"])
@@ -439,7 +455,7 @@ def _missing_requirement_sheet(sop, requirements):
         _no_mark, _two_marks, _bad_time, _unknown_role, _unknown_due_stage, _duplicate_stage, _steps_out_of_order,
         _unknown_header_label, _two_permit_numbering_steps, _unknown_required_field, _bad_number_format,
         _unknown_reject_role, _reject_on_the_numbering_step, _reject_after_the_numbering_step,
-        _unknown_resume_role_in_the_header, _missing_requirement_sheet,
+        _unknown_resume_role_in_the_header, _unknown_online_event, _missing_requirement_sheet,
     ],
 )
 def test_a_broken_sheet_is_refused_with_a_clear_message_and_nothing_is_written(session, tmp_path, break_sheet):
