@@ -96,23 +96,28 @@ def clean_db(app: Flask):
         wipe_business_tables()
 
 
+def signed_in_client(app: Flask, user_id: int) -> FlaskClient:
+    """A test client signed in as this account (no password check), in Indonesian."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+        session["locale"] = "id"
+    return client
+
+
 class RoleClients:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._user_ids: dict[str, int] = {}
 
     def __call__(self, role: str | None) -> FlaskClient:
-        client = self.app.test_client()
         if role is None:
-            return client
+            return self.app.test_client()
         if role not in self._user_ids:
             with self.app.app_context():
                 self._user_ids[role] = self.app.appbuilder.sm.find_user(username=role_username(role)).id
-        with client.session_transaction() as session:
-            session["_user_id"] = str(self._user_ids[role])
-            session["_fresh"] = True
-            session["locale"] = "id"
-        return client
+        return signed_in_client(self.app, self._user_ids[role])
 
 
 @pytest.fixture(scope="session")

@@ -115,12 +115,18 @@ class SmtpServer:
 
 @pytest.fixture()
 def empty_outbox(app: Flask) -> Iterator[None]:
-    """Deletes every outbox message after the test (use with pytestmark's usefixtures)."""
+    """The outbox empty before the test (another module's test may have left a message) and after
+    it (use with pytestmark's usefixtures)."""
+
+    def empty() -> None:
+        with app.app_context():
+            db.session.rollback()
+            db.session.execute(delete(OutboxMessage))
+            db.session.commit()
+
+    empty()
     yield
-    with app.app_context():
-        db.session.rollback()
-        db.session.execute(delete(OutboxMessage))
-        db.session.commit()
+    empty()
 
 
 @pytest.fixture()

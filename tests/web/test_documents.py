@@ -144,7 +144,8 @@ def test_oversize_uploads_are_refused_before_and_after_the_request_limit(app, lo
     # Far over: refused by the request limit before anything is read (413), with the same kind of message.
     far_over = b"%PDF-1.4\n" + b"0" * (app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024)
     page = page_text(_upload(client, dossier_id, requirement, far_over, "sangat-besar.pdf", token))
-    assert "Berkas lebih besar dari batas 20 MB; tidak ada yang disimpan." in page
+    request_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    assert f"Berkas lebih besar dari batas {request_mb} MB; tidak ada yang disimpan." in page
     assert _documents(app, dossier_id) == 0
     assert _stored_files(app) == before
 

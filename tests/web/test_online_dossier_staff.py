@@ -14,7 +14,7 @@ from app.audit import changes_by
 from app.extensions import db
 from app.models import AuditEntry, Dossier, DossierStatus, StageEvent
 from app.security.roles import PEMOHON
-from tests.conftest import csrf_token, wipe_business_tables
+from tests.conftest import csrf_token, signed_in_client, wipe_business_tables
 from tests.factories import make_applicant, make_company, make_dossier
 from tests.unit.test_carry import FRONT_OFFICE_PAPERS
 from tests.web.helpers import page_text, statements_of
@@ -81,8 +81,8 @@ def test_lanjutkan_on_an_online_dossier_shows_the_applicants_own_steps_in_the_hi
                                                                StageEvent.action == "advance").order_by(StageEvent.id)
         ).all()
         trail = db.session.execute(
-            select(AuditEntry.actor_id, AuditEntry.actor_name).where(AuditEntry.dossier_id == dossier_id,
-                                                                     AuditEntry.action == "move").order_by(AuditEntry.id)
+            select(AuditEntry.actor_id, AuditEntry.actor_name)
+            .where(AuditEntry.dossier_id == dossier_id, AuditEntry.action == "move").order_by(AuditEntry.id)
         ).all()
     notes = [
         f"Dilakukan pemohon secara daring: akun terverifikasi {_wib(account['created_on'])}",
@@ -160,8 +160,5 @@ def test_a_counter_dossier_has_no_online_badge(app, login_as, clean_db):
 def test_the_staff_page_is_closed_to_the_applicants_account(app, account):
     with app.app_context():
         dossier_id = _open_online(account).id
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(account["id"])
-        session["_fresh"] = True
+    client = signed_in_client(app, account["id"])
     assert client.get(f"/dossierview/show/{dossier_id}").status_code in (302, 403)

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Applicant, AuditEntry, Company, Document, Dossier, Permit, PermitType, PrintLog, StageEvent
 from app.printing import permit_snapshot
 from app.sop.machine import Action, move
-from tests.conftest import csrf_token, role_username, wipe_business_tables
+from tests.conftest import csrf_token, role_username, signed_in_client, wipe_business_tables
 from tests.factories import make_company, make_dossier, valid_nib, valid_nik, valid_npwp
 from tests.paper_samples import LETTERHEAD, PERMIT
 from tests.web.helpers import indonesian, page_text, statements_of
@@ -42,12 +42,7 @@ class Person:
         self.app, self.account_id, self.applicant_id, self.email = app, user.id, applicant.id, email
 
     def client(self):  # noqa: ANN201
-        client = self.app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = str(self.account_id)
-            session["_fresh"] = True
-            session["locale"] = "id"
-        return client
+        return signed_in_client(self.app, self.account_id)
 
 
 @pytest.fixture()

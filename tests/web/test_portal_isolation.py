@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import Applicant, Document, PermitType
 from app.security.roles import PEMOHON
-from tests.conftest import csrf_token, role_username
+from tests.conftest import csrf_token, role_username, signed_in_client
 from tests.factories import make_applicant, make_company, make_dossier
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -47,15 +47,6 @@ def two_applicants(app):
         db.session.commit()
 
 
-def _sign_in(app, account_id: int):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(account_id)
-        session["_fresh"] = True
-        session["locale"] = "id"
-    return client
-
-
 def _portal_rules(app) -> list:  # noqa: ANN001
     """Every portal URL that names a row (a dossier or a document) by id."""
     rules = [rule for rule in app.url_map.iter_rules()
@@ -72,7 +63,7 @@ def _url(rule, row: dict) -> str:  # noqa: ANN001
 
 def test_an_applicant_gets_not_found_for_every_id_of_another_applicant(app, two_applicants):
     mine, theirs = two_applicants
-    client = _sign_in(app, mine["account"])
+    client = signed_in_client(app, mine["account"])
     token = csrf_token(client, "/pemohon/")
     for rule in _portal_rules(app):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -95,7 +86,7 @@ def test_an_applicant_gets_not_found_for_every_id_of_another_applicant(app, two_
 
 def test_an_applicant_cannot_apply_for_a_company_that_is_not_theirs(app, two_applicants):
     mine, theirs = two_applicants
-    client = _sign_in(app, mine["account"])
+    client = signed_in_client(app, mine["account"])
     with app.app_context():
         permit_type_id = db.session.scalar(select(PermitType.id))
     token = csrf_token(client, "/pemohon/permohonan/baru")

@@ -18,7 +18,7 @@ from app.models import Document, Dossier, PermitType, RequirementType, Stage
 from app.security.officers import Officer
 from app.sop.machine import Action, move
 from config import BASE_DIR, TestConfig
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, post_form, signed_in_client
 from tests.factories import make_dossier
 from tests.web.helpers import page_text
 from tests.web.test_documents import pdf_bytes
@@ -45,15 +45,6 @@ def _officer(app: Flask, role: str, first: str, last: str, nip: str | None = Non
         user.nip, user.position = nip, position
         db.session.commit()
         return user.id
-
-
-def _sign_in_as(app: Flask, user_id: int):  # noqa: ANN202
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session["locale"] = "id"
-    return client
 
 
 def _paper(client, dossier_id: int, paper: str) -> str:  # noqa: ANN001
@@ -84,7 +75,7 @@ def test_the_signed_bap_blocks_leaving_the_field_inspection_until_it_is_verified
     assert not blocked.moved
     assert list(blocked.reasons) == [f"Dokumen belum ada atau belum diverifikasi: {BAP_NAME}"]
     # The inspecting officer files the signed paper in its own slot on the dossier page.
-    client = _sign_in_as(app, inspector)
+    client = signed_in_client(app, inspector)
     page = client.get(f"/dossierview/show/{dossier_id}").get_data(as_text=True)
     assert BAP_NAME in page and f'name="file_{bap_id}" form="upload-papers"' in page
     token = csrf_token(client, TOKEN_PAGE)
@@ -111,7 +102,7 @@ def test_the_bap_names_the_tim_teknis_officer_printing_it_and_the_slot_it_goes_b
     inspector = _officer(app, "Tim Teknis", "Agustinus", "Dedi", nip="198204112006041003", position="Penguji Kendaraan")
     with app.app_context():
         dossier_id = make_dossier(stage_code="PEMERIKSAAN_LAPANGAN", verified=_mandatory_but_bap()).id
-    text = _paper(_sign_in_as(app, inspector), dossier_id, "inspection_report")
+    text = _paper(signed_in_client(app, inspector), dossier_id, "inspection_report")
     assert "BERITA ACARA PEMERIKSAAN LAPANGAN" in text
     assert "Agustinus Dedi" in text and "198204112006041003" in text and "Penguji Kendaraan" in text
     assert BAP_NAME in text  # where the signed paper is uploaded
@@ -218,7 +209,7 @@ def test_admin_keeps_an_officers_nip_and_jabatan_and_refuses_a_nip_that_is_not_1
 
 def test_an_officer_sets_their_own_nip_and_jabatan(app):
     user_id = _officer(app, "Tim Teknis", "Paulus", "Ajun")
-    client = _sign_in_as(app, user_id)
+    client = signed_in_client(app, user_id)
     url = "/userinfoeditview/form"
     page = page_text(post_form(client, url, {"first_name": "Paulus", "last_name": "Ajun", "nip": "12-34"},
                                follow_redirects=True))
