@@ -133,6 +133,17 @@ class Config:
     WA_GATEWAY_URL: str | None = os.environ.get("LOKET_WA_GATEWAY_URL") or None
     # Sent as "Authorization: Bearer <token>" when set.
     WA_GATEWAY_TOKEN: str | None = os.environ.get("LOKET_WA_GATEWAY_TOKEN") or None
+
+    # Electronic signatures of permits (TTE, app.tte). The key that seals signers' certificates at
+    # rest (a Fernet key; unset: derived from SECRET_KEY); the CAs whose certificates sign (PEM
+    # files, e.g. BSrE's roots) and their CRLs (DER or PEM files), os.pathsep-separated; whether
+    # to fetch CRL/OCSP from the certificate's own addresses (off: an intranet without internet);
+    # a time-stamp authority for PAdES B-LT (unset: B-B).
+    TTE_KEY: str | None = os.environ.get("LOKET_TTE_KEY") or None
+    TTE_TRUST_ROOTS = [p for p in os.environ.get("LOKET_TTE_TRUST_ROOTS", "").split(os.pathsep) if p]
+    TTE_CRLS = [p for p in os.environ.get("LOKET_TTE_CRLS", "").split(os.pathsep) if p]
+    TTE_FETCH_REVOCATION = os.environ.get("LOKET_TTE_FETCH_REVOCATION", "0").lower() in ("1", "true", "ya", "yes")
+    TTE_TIMESTAMP_URL: str | None = os.environ.get("LOKET_TTE_TIMESTAMP_URL") or None
     LETTERHEAD_GOVERNMENT = "PEMERINTAH KABUPATEN LANDAK"
     LETTERHEAD_AGENCY = "DINAS PENANAMAN MODAL, PELAYANAN TERPADU SATU PINTU DAN TENAGA KERJA"
     LETTERHEAD_ADDRESS = "Jalan Pangeran Cinata, Ngabang, Kabupaten Landak, Kalimantan Barat 79357"
@@ -158,5 +169,11 @@ class TestConfig(Config):
     SMTP_URL = None  # a developer's LOKET_SMTP_URL never reaches the tests (tests/smtp.py sets its own)
     WA_GATEWAY_URL = None  # likewise LOKET_WA_GATEWAY_URL (tests/wa_gateway.py sets its own)
     WA_GATEWAY_TOKEN = None
+    # Nor a developer's LOKET_TTE_* (tests/pki.py builds the PKI the signing tests trust).
+    TTE_KEY = None
+    TTE_TRUST_ROOTS: list[str] = []
+    TTE_CRLS: list[str] = []
+    TTE_FETCH_REVOCATION = False
+    TTE_TIMESTAMP_URL = None
     # Cheap hashes keep fixture logins fast; production keeps scrypt.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

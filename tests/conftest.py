@@ -24,7 +24,8 @@ from config import TestConfig
 # In an order that deletes what points at a row before the row itself.
 BUSINESS_TABLES = (
     "notification", "outbox_message", "dashboard_tally", "dashboard_state",
-    "audit_log", "import_batch", "report_job", "print_log", "permit", "number_counter", "stage_event", "register_entry",
+    "audit_log", "import_batch", "report_job", "print_log", "permit_signature", "permit", "number_counter",
+    "stage_event", "register_entry",
     "document", "survey_response", "dossier", "applicant", "company",
 )
 POSTGRES_URL = os.environ.get("LOKET_TEST_DATABASE_URL")

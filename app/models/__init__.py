@@ -22,6 +22,7 @@ from app.models.permit import PermitType, RequirementType, Stage
 from app.models.register import RegisterEntry
 from app.models.report_job import JobStatus, ReportJob, describe_parameters
 from app.models.sessions import LoginThrottle, SessionGeneration
+from app.models.signing import PermitSignature, SigningCertificate
 from app.models.survey import SurveyResponse
 
 from app.models import guards  # noqa: E402, F401, I001  (triggers created with the tables)
@@ -52,12 +53,14 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Permit",
+    "PermitSignature",
     "PermitType",
     "PrintLog",
     "RegisterEntry",
     "ReportJob",
     "RequirementType",
     "SessionGeneration",
+    "SigningCertificate",
     "Stage",
     "StageEvent",
     "SurveyResponse",
