@@ -25,6 +25,7 @@ from app.security.csrf import init_csrf
 from app.security.headers import init_headers
 from app.templating import register_template_helpers
 from app.views.audit import register_audit_helpers
+from app.views.batch_signing import register_batch_signing_helpers
 from app.views.documents import register_document_helpers
 from app.views.dossier_page import register_applicant_side_helpers
 from app.views.notifications import init_bell
@@ -49,6 +50,8 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     _normalize_database_url(app)
     # FAB's download endpoints read from here; nothing of ours is stored in it.
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "fab-uploads"))
+    # Uploaded papers and signed permits (content-addressed, app.uploads).
+    app.config.setdefault("DOCUMENTS_DIR", str(Path(app.instance_path) / "documents"))
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -71,6 +74,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     register_document_helpers(app)
     register_workbench_helpers(app)
     register_applicant_side_helpers(app)
+    register_batch_signing_helpers(app)
     register_paper_helpers(app)
     register_report_helpers(app)
     register_audit_helpers(app)

@@ -49,6 +49,7 @@ REPORT_KINDS: dict[str, object] = {
     "batch_permits": _l("Batch print of permits (PDF)"),
     "grid_export": _l("Grid export (Excel)"),
     "bulk_move": _l("Moving many dossiers"),
+    "batch_sign": _l("Batch electronic signing"),
 }
 
 
@@ -71,6 +72,7 @@ AUDIT_ENTITIES: dict[str, object] = {
     "register_entry": _l("Register entry"),
     "permit": _l("Permit"),
     "local_holiday": _l("Local holiday"),
+    "signing_certificate": _l("Signing certificate (TTE)"),
     "ab_user": _l("User"),
     "ab_role": _l("Role"),
 }

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.api import ALL_APIS
 from app.views.audit import AuditEntryView
+from app.views.batch_signing import BatchSigningView
 from app.views.corrections import PermitCorrectionView
 from app.views.dashboard import DashboardView
 from app.views.documents import DocumentFileView
@@ -26,6 +27,7 @@ from app.views.regions import RegionView
 from app.views.register import RegisterEntryView
 from app.views.reports import ArchiveReportView, MonthlyReportView, ReportJobView
 from app.views.search import SearchView
+from app.views.signing_certificates import SigningCertificateView
 from app.views.sop import PermitTypeView, RequirementTypeView, StageView
 from app.views.sop_sheets import SopSheetView
 from app.views.survey import SkmView, SurveyView
@@ -47,6 +49,7 @@ _PARTIES = ("Parties", _l("Applicants & companies"), "fa-users")
 _ARCHIVE = ("Archive", _l("Archive"), "fa-book")
 _SOP = ("SOP", _l("SOP"), "fa-sitemap")
 _REPORTS = ("Reports", _l("Reports"), "fa-bar-chart")
+_SECURITY = ("Security", _l("Security"), "fa-cogs")  # FAB's own category: users, roles ...
 
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry(DossierView, "Dossiers", _l("Dossiers"), "fa-folder-open", *_SERVICE),
@@ -70,6 +73,8 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry(RequirementTypeView, "Requirements", _l("Requirements"), "fa-check-square", *_SOP),
     MenuEntry(SopSheetView, "SopSheets", _l("SOP sheets (Excel)"), "fa-file-excel-o", *_SOP),
     MenuEntry(LocalHolidayView, "LocalHolidays", _l("Local holidays"), "fa-calendar-times", *_SOP),
+    MenuEntry(SigningCertificateView, "SigningCertificates", _l("Signing certificates (TTE)"), "fa-id-card",
+              *_SECURITY),
 )
 
 
@@ -88,6 +93,7 @@ def register_views(appbuilder: AppBuilder) -> None:
     for view in (DossierMoveView, DocumentFileView, DossierPaperView, PermitCorrectionView, RegionView,
                  NotificationView):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(BatchSigningView)  # the dossier grid leads here (scope: its filter)
     appbuilder.add_view_no_menu(SearchView)  # the top bar's search box; signed-in staff only
     public = appbuilder.add_view_no_menu(PublicView)
     # Status and verification need no login: throttle anyone guessing receipt numbers or tokens.

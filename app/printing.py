@@ -12,6 +12,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,18 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import survey
-from app.models import Account, Document, Dossier, DossierStatus, Permit, PermitType, PrintLog, Stage, StageEvent
+from app.models import (
+    Account,
+    Document,
+    Dossier,
+    DossierStatus,
+    Permit,
+    PermitSignature,
+    PermitType,
+    PrintLog,
+    Stage,
+    StageEvent,
+)
 from app.models.account import role_names
 from app.people import full_name
 from app.regions import region_name
@@ -28,6 +40,7 @@ from app.sop.calendar import as_utc
 from app.sop.intake import SUBMIT_ACTION
 from app.sop.machine import MISSING_MARK, Action
 from app.sop.numbering import DescribePermit, Numbered
+from app.uploads import storage_path
 from reports.papers import (
     InspectionReportPaper,
     Letterhead,
@@ -85,6 +98,8 @@ class Office:
     public_base_url: str  # e.g. https://loket.landakkab.go.id (no trailing slash)
     # Signs the SKM survey links (the app's SECRET_KEY); "" prints no survey link.
     survey_secret: str = field(default="", repr=False)
+    # Where the documents and the signed permits are stored (app.uploads); "" when not configured.
+    documents_dir: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping, public_base_url: str) -> Office:
@@ -102,6 +117,7 @@ class Office:
             timezone=config["OFFICE_TIMEZONE"],
             public_base_url=(config.get("PUBLIC_BASE_URL") or public_base_url).rstrip("/"),
             survey_secret=config.get("SECRET_KEY") or "",
+            documents_dir=config.get("DOCUMENTS_DIR") or "",
         )
 
     def status_url(self, receipt_number: str) -> str:
@@ -307,9 +323,33 @@ def _inspection_report(session: Session, dossier: Dossier, office: Office, actor
 
 
 def _permit(session: Session, dossier: Dossier, office: Office, actor_id: int | None) -> bytes:  # noqa: ARG001
-    # Frozen at issue: the permit's own snapshot, whoever prints it.
+    # Frozen at issue: the permit's own snapshot, whoever prints it; signed electronically, the
+    # signed file itself (app.signing), never a fresh render in its place.
     permit = session.scalar(select(Permit).where(Permit.dossier_id == dossier.id))  # unavailable() saw it
-    return render_permit(*printed_permit(permit.snapshot))
+    signed = signed_permit_file(session, permit.id, office.documents_dir)
+    return signed if signed is not None else render_permit(*printed_permit(permit.snapshot))
+
+
+MSG_SIGNED_FILE_MISSING = (
+    "Berkas izin bertanda tangan elektronik tidak ditemukan atau tidak utuh di penyimpanan Loket; "
+    "hubungi administrator."
+)
+
+
+def signed_permit_file(session: Session, permit_id: int, documents_dir: str | Path) -> bytes | None:
+    """The permit's electronically signed PDF as stored, checked against its recorded hash; None
+    when it was not signed electronically. PaperUnavailable when the file is gone or altered."""
+    signature = session.scalar(select(PermitSignature).where(PermitSignature.permit_id == permit_id))
+    if signature is None:
+        return None
+    try:
+        assert documents_dir, "DOCUMENTS_DIR is not configured: the signed permits cannot be read"
+        data = storage_path(Path(documents_dir), signature.storage_key).read_bytes()
+    except (OSError, ValueError):
+        raise PaperUnavailable(MSG_SIGNED_FILE_MISSING) from None
+    if hashlib.sha256(data).hexdigest() != signature.sha256:
+        raise PaperUnavailable(MSG_SIGNED_FILE_MISSING)
+    return data
 
 
 def permit_paper(permit: Numbered | Permit, dossier: Dossier, permit_type: PermitType, office: Office) -> PermitPaper:

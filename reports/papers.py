@@ -52,6 +52,17 @@ class Signer:
 
 
 @dataclass(frozen=True)
+class ElectronicStamp:
+    """The visible mark of an electronic signature (TTE), printed in place of the wet-signature
+    block: who signed, as what, and when (already written in Indonesian)."""
+
+    name: str
+    nip: str
+    position: str
+    signed_at: str
+
+
+@dataclass(frozen=True)
 class ReceiptPaper:
     """Tanda Terima Berkas (SOP step 5). Dates arrive already written in Indonesian."""
 
@@ -149,10 +160,17 @@ def render_inspection_report(paper: InspectionReportPaper, letterhead: Letterhea
     return render_pdf(_html("inspection_report.html", size, paper=paper, letterhead=letterhead), size)
 
 
-def permit_html(paper: PermitPaper, letterhead: Letterhead, size: str = "F4") -> str:
+def permit_html(
+    paper: PermitPaper, letterhead: Letterhead, size: str = "F4", stamp: ElectronicStamp | None = None
+) -> str:
     """The HTML render_permit renders (the benchmark feeds it to bare xhtml2pdf too)."""
-    return _html("permit.html", size, paper=paper, letterhead=letterhead, qr=qr_data_uri(paper.verification_url))
+    return _html("permit.html", size, paper=paper, letterhead=letterhead, qr=qr_data_uri(paper.verification_url),
+                 stamp=stamp)
 
 
-def render_permit(paper: PermitPaper, letterhead: Letterhead, size: str = "F4") -> bytes:
-    return render_pdf(permit_html(paper, letterhead, size), size)
+def render_permit(
+    paper: PermitPaper, letterhead: Letterhead, size: str = "F4", stamp: ElectronicStamp | None = None
+) -> bytes:
+    """The permit; with `stamp`, the electronic signature's mark instead of the block signed by hand
+    (the PDF is then signed, app.tte)."""
+    return render_pdf(permit_html(paper, letterhead, size, stamp), size)

@@ -266,6 +266,11 @@ def _chunks(count: int, workers: int, chunk_size: int | None) -> list[range]:
     return chunks
 
 
+def as_is(pdf: bytes) -> bytes:
+    """A job whose document is already made (an electronically signed permit, kept as signed)."""
+    return pdf
+
+
 def render_batch(jobs: Sequence[Job], out_path: Path, workers: int | None = None,
                  chunk_size: int | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Render every job, `function(*args) -> PDF bytes`, into one PDF at `out_path`; return its pages.

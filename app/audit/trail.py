@@ -26,6 +26,7 @@ from app.models import (
     LocalHoliday,
     Permit,
     RegisterEntry,
+    SigningCertificate,
 )
 
 CHUNK = 900  # ids per IN (...): below SQLite's default variable limit
@@ -58,6 +59,8 @@ audit(Document, Audited("document", dossier_key="dossier_id"))
 audit(RegisterEntry, Audited("register_entry", dossier_key="dossier_id"))
 audit(Permit, Audited("permit", dossier_key="dossier_id", skip=frozenset({"snapshot"})))
 audit(LocalHoliday, Audited("local_holiday"))
+# A signer's certificate: who uploaded, replaced or removed it and when; never its sealed bytes.
+audit(SigningCertificate, Audited("signing_certificate", secret=frozenset({"sealed_p12"})))
 
 SECRET = "(diubah)"
 

@@ -22,19 +22,21 @@ from sqlalchemy.orm import selectinload
 
 from app.audit import Change, write
 from app.extensions import db
+from app.jobs.batch_signing import KIND as BATCH_SIGN
+from app.jobs.batch_signing import batch_sign
 from app.jobs.context import JobContext, Progress, ReportRefused
 from app.jobs.moves import bulk_move
 from app.jobs.register_data import SummaryCollector, issued_in, received_in, register_rows
 from app.labels import REPORT_KINDS
-from app.models import AuditAction, Dossier, Permit, RegisterEntry, describe_parameters
+from app.models import AuditAction, Dossier, Permit, PermitSignature, RegisterEntry, describe_parameters
 from app.office import office_calendar
-from app.printing import printed_permit
+from app.printing import printed_permit, signed_permit_file
 from app.views.dossiers import dossier_filter_query  # the grid's own filters, applied as the grid does
 from app.views.export import grid_count, grid_headers, grid_rows
 from reports.excel_register import RegisterMeta, write_register
 from reports.grid_export import write_grid
 from reports.papers import render_permit
-from reports.parallel import render_batch
+from reports.parallel import as_is, render_batch
 from reports.register_book import BookLine, book_jobs, place
 
 
@@ -149,14 +151,18 @@ def _batch_permits(context: JobContext, parameters: dict[str, Any], out: Path, p
     was issued (its snapshot), the same paper as its own re-print."""
     first, last = _dates(parameters)
     office = context.office
-    snapshots = db.session.scalars(
-        select(Permit.snapshot)
+    permits = db.session.execute(
+        select(Permit.id, Permit.snapshot)
         .where(Permit.issued_on >= first, Permit.issued_on <= last, Permit.revoked_at.is_(None))
         .order_by(Permit.year, Permit.series, Permit.seq)
     ).all()
-    if not snapshots:
+    if not permits:
         raise ReportRefused(f"Tidak ada izin terbit (yang tidak dicabut) dari {office.day(first)} sampai {office.day(last)}.")
-    tasks = [(render_permit, printed_permit(snapshot)) for snapshot in snapshots]
+    # A permit signed electronically prints as signed (its stamp), from its stored file.
+    ids = [permit_id for permit_id, _ in permits]
+    signed_ids = set(db.session.scalars(select(PermitSignature.permit_id).where(PermitSignature.permit_id.in_(ids))))
+    tasks = [(as_is, (signed_permit_file(db.session, permit_id, office.documents_dir),)) if permit_id in signed_ids
+             else (render_permit, printed_permit(snapshot)) for permit_id, snapshot in permits]
     db.session.expunge_all()
     progress(0, len(tasks))
     render_batch(tasks, out, workers=context.print_workers, progress=lambda done: progress(done))
@@ -194,6 +200,7 @@ KINDS: dict[str, ReportKind] = {
         ReportKind("batch_permits", ".pdf", _batch_permits),
         ReportKind("grid_export", ".xlsx", _grid_export),
         ReportKind("bulk_move", ".xlsx", bulk_move),
+        ReportKind(BATCH_SIGN, ".xlsx", batch_sign),
     )
 }
 assert set(KINDS) == set(REPORT_KINDS), "every kind has a label, every label a kind"

@@ -54,6 +54,8 @@ DASHBOARD = "Dashboard"
 NOTIFICATION = "Notification"
 # Messages waiting to leave (e-mail), their retries and errors: Admin reads them and sends one again.
 OUTBOX = "Outbox"
+# The signers' TTE certificates (PKCS#12, sealed): Admin uploads, replaces and removes them.
+SIGNING_CERTIFICATE = "SigningCertificate"
 # The applicant's portal (/pemohon/): their own companies, dossiers and papers, nothing else.
 PORTAL = "ApplicantPortal"
 
@@ -61,6 +63,7 @@ BUSINESS_RESOURCES = (
     COMPANY, APPLICANT, DOSSIER, DOCUMENT, STAGE_EVENT, REGISTER_ENTRY, PERMIT_TYPE, STAGE, REQUIREMENT_TYPE,
     LOCAL_HOLIDAY, DOSSIER_MOVE, DOSSIER_PAPER, PERMIT, REPORT_JOB, MONTHLY_REPORT, ARCHIVE_REPORT,
     SPREADSHEET_IMPORT, SOP_SHEET, AUDIT_ENTRY, DASHBOARD, NOTIFICATION, OUTBOX, PORTAL,
+    SIGNING_CERTIFICATE,
 )
 
 READ = ("can_list", "can_show")
@@ -145,7 +148,7 @@ ADMIN_GRANTS: dict[str, tuple[str, ...]] = {
     PERMIT_TYPE: READ, STAGE: READ, REQUIREMENT_TYPE: READ, LOCAL_HOLIDAY: FULL, SOP_SHEET: ("can_import", "can_export"),
     COMPANY: READ, APPLICANT: READ, DOSSIER: READ, DOCUMENT: READ, STAGE_EVENT: READ, PERMIT: READ,
     REGISTER_ENTRY: READ, REPORT_JOB: OWN_JOBS, AUDIT_ENTRY: READ, OUTBOX: READ + ("can_retry",),
-    NOTIFICATION: ("can_list",),
+    NOTIFICATION: ("can_list",), SIGNING_CERTIFICATE: ("can_list", "can_upload", "can_delete"),
 }
 
 # The applicant: the portal and nothing of the staff's (no grid, menu, API or FAB screen; the

@@ -28,7 +28,7 @@ _EMPTY = "—"
 _SCREENS = {
     "company": "CompanyView", "applicant": "ApplicantView", "dossier": "DossierView", "document": "DocumentView",
     "register_entry": "RegisterEntryView", "permit": "PermitView", "local_holiday": "LocalHolidayView",
-    "ab_user": "UserDBModelView", "ab_role": "RoleModelView",
+    "ab_user": "UserDBModelView", "ab_role": "RoleModelView", "signing_certificate": "SigningCertificateView",
 }
 
 
@@ -47,7 +47,7 @@ SUMMARY_FIELDS = {
     "company": ("name", "nib"), "applicant": ("full_name", "nik"), "dossier": ("receipt_number",),
     "document": ("original_filename", "verified_at"), "register_entry": ("register_number", "permit_number"),
     "permit": ("number", "issued_on"), "local_holiday": ("date", "name"), "ab_user": ("username", "roles"),
-    "ab_role": ("name",),
+    "ab_role": ("name",), "signing_certificate": ("user_id", "subject", "not_after"),
 }
 
 

@@ -25,7 +25,7 @@ from app.views.dossier_page import dossier_page
 
 
 def documents_dir() -> Path:
-    return Path(current_app.instance_path) / "documents"
+    return Path(current_app.config["DOCUMENTS_DIR"])
 
 
 def _back_to(dossier_id: int):  # noqa: ANN202

@@ -21,13 +21,16 @@ from app.extensions import db
 from app.jobs.submit import start_job
 from app.models import Dossier
 from app.office import office_calendar
-from app.printing import Paper, describe_permits
+from app.printing import Office, Paper, describe_permits
 from app.security import roles
+from app.signing import SIGN_INLINE_MAX, Signing, certificate_of, move_and_sign, signing_credentials, will_number
 from app.sop.bulk import move_in_chunks
 from app.sop.machine import NEEDS_REASON, Action, Outcome
 from app.sop.preview import Judged, changed_since, forecast
 from app.sop.queue import next_in_queue
+from app.tte import SigningRefused, TrustSettings, sealing_key
 from app.views.base import MAX_DATABASE_INTEGER, whole_number
+from app.views.documents import documents_dir
 from app.views.dossiers import ACTION_LABELS, dossier_filter_query
 from app.views.papers import current_office
 
@@ -110,6 +113,18 @@ def _user_roles() -> set[str]:
     return {role.name for role in current_app.appbuilder.sm.get_user_roles(current_user)}
 
 
+def _signs(action: Action) -> bool:
+    """Whether this user's moves of this kind sign the permits they number: an ADVANCE by the
+    holder of a TTE certificate (app.signing)."""
+    return action is Action.ADVANCE and certificate_of(db.session, current_user.id) is not None
+
+
+def _too_many_to_sign() -> str:
+    return str(_l("This move would issue permits to sign electronically for more than %(max)s dossiers: sign them "
+                  "with the batch signing, which signs in the background, or select at most %(max)s.",
+                  max=SIGN_INLINE_MAX))
+
+
 def _may_print() -> bool:
     return current_app.appbuilder.sm.has_access("can_print", roles.DOSSIER_PAPER)
 
@@ -184,6 +199,8 @@ class DossierMoveView(BaseView):
         single_id = ids[0] if selection.scope == "ids" and len(ids) == 1 else None
         judged = forecast(db.session, ids, action, _user_roles())
         refused = judged.refused
+        # The signer types the certificate's passphrase here when the move numbers permits.
+        sign = _signs(action) and will_number(db.session, [row.dossier_id for row in judged.movable])
         return self.render_template(
             "loket/move_confirm.html",
             too_many=False,
@@ -196,6 +213,8 @@ class DossierMoveView(BaseView):
             receipts_per_reason=RECEIPTS_PER_REASON,
             after=AFTER_DOSSIER if single_id is not None else "",
             back_url=selection.back_url(single_id),
+            sign=sign,
+            too_many_to_sign=_too_many_to_sign() if sign and len(judged.movable) > SIGN_INLINE_MAX else "",
             **page,
         )
 
@@ -219,6 +238,11 @@ class DossierMoveView(BaseView):
         if stale and len(ids) > current_app.config["BULK_MOVE_INLINE_MAX"]:
             flash(str(_l("%(count)s dossiers were moved since the confirmation and stay where they are.",
                          count=len(stale))), "warning")
+        signs = _signs(action)
+        if signs and len(ids) > SIGN_INLINE_MAX and will_number(db.session, ids):
+            # Signing takes a render and a signature per permit: a handful in a request, more in a job.
+            flash(_too_many_to_sign(), "danger")
+            return redirect(selection.back_url(None))
         if len(ids) > current_app.config["BULK_MOVE_INLINE_MAX"]:
             # Minutes of work: a job with progress, never a request a worker timeout would kill.
             job = start_job("bulk_move", {
@@ -229,19 +253,25 @@ class DossierMoveView(BaseView):
                          "progress, and its workbook lists what happened to each.", count=len(ids))), "info")
             return redirect(url_for("ReportJobView.show", pk=job.id))
         user_roles = _user_roles()
-        outcomes = stale + move_in_chunks(
-            db.session,
-            ids,
-            action,
-            clock=lambda: dt.datetime.now(dt.UTC),
-            actor_id=current_user.id,
+        office = current_office()
+        move = dict(
             roles=user_roles,
             note=request.form.get("note"),
             timezone=current_app.config["OFFICE_TIMEZONE"],
             calendar=office_calendar(),
-            describe_permit=describe_permits(current_office()),
+            describe_permit=describe_permits(office),
             carry=action is Action.ADVANCE,  # as the bulk-move job: on through the role's following stages
         )
+        if signs and len(ids) <= SIGN_INLINE_MAX:
+            try:
+                outcomes = stale + self._move_and_sign(ids, action, office, move)
+            except SigningRefused as exc:
+                flash(exc.message, "danger")
+                return redirect(url_for("DossierMoveView.confirm", action=action.value, scope="ids",
+                                        ids=",".join(map(str, ids))))
+        else:
+            outcomes = stale + move_in_chunks(db.session, ids, action, clock=lambda: dt.datetime.now(dt.UTC),
+                                              actor_id=current_user.id, **move)
         if request.form.get("after") == AFTER_DOSSIER and len(outcomes) == 1:
             (outcome,) = outcomes
             flash_outcome(outcome, next_in_queue(db.session, user_roles, exclude_id=outcome.dossier_id))
@@ -256,3 +286,22 @@ class DossierMoveView(BaseView):
             return_letters=action is Action.RETURN and _may_print(),
             next_id=next_in_queue(db.session, user_roles),
         )
+
+    @staticmethod
+    def _move_and_sign(ids: list[int], action: Action, office: Office, move: dict) -> list[Outcome]:
+        """The move of a certificate holder: the certificate opened and checked before anything
+        moves (when the move numbers), then moved and signed in one transaction (app.signing).
+        SigningRefused: nothing changed."""
+        now = dt.datetime.now(dt.UTC)
+        trust = TrustSettings.from_config(current_app.config)
+        credentials = None
+        if will_number(db.session, ids) or request.form.get("passphrase"):
+            credentials = signing_credentials(db.session, current_user.id, request.form.get("passphrase") or "",
+                                              trust=trust, key=sealing_key(current_app.config), now=now)
+        signing = Signing(credentials, trust, current_user.id, office, documents_dir())
+        outcomes = move_and_sign(db.session, ids, action, signing, clock=lambda: dt.datetime.now(dt.UTC), **move)
+        for outcome in outcomes:
+            if outcome.permit_number:
+                flash(str(_l("Permit no. %(number)s is signed electronically.", number=outcome.permit_number)),
+                      "success")
+        return outcomes

@@ -92,6 +92,8 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "Notification": {"list": EVERYONE},
     # Mail waiting to leave: Admin reads it and sends a message again.
     "Outbox": {"list": {ADMIN}, "show": {ADMIN}, "retry": {ADMIN}},
+    # The signers' TTE certificates: Admin alone uploads, replaces and removes them.
+    "SigningCertificate": {"list": {ADMIN}, "upload": {ADMIN}, "delete": {ADMIN}},
     # The applicant's portal: applicants alone (which rows are whose: test_portal_isolation).
     "ApplicantPortal": {"use": {PEMOHON}},
 }
@@ -105,10 +107,12 @@ VIEW_PREFIX = {
     "ArchiveReport": "/archivereports", "SpreadsheetImport": "/imports",
     "SopSheet": "/sopsheets", "AuditEntry": "/auditentryview", "Dashboard": "/dasbor",
     "Notification": "/notifikasi", "Outbox": "/outboxview", "ApplicantPortal": "/pemohon",
+    "SigningCertificate": "/signingcertificates",
 }
 # Further screens on a resource's permissions.
 EXTRA_VIEW_PREFIX = {"/documentfiles": "Document", "/permitcorrections": "Dossier", "/regions": "Company",
-                     "/skm": "Dashboard"}
+                     "/skm": "Dashboard",
+                     "/batchsigning": "DossierMove"}
 API_PREFIX = {
     "Company": "/api/v1/company", "Applicant": "/api/v1/applicant", "Dossier": "/api/v1/dossier",
     "Document": "/api/v1/document", "StageEvent": "/api/v1/stage_event",
@@ -123,6 +127,8 @@ PUBLIC_ENDPOINTS = {
     "SecurityApi.login", "SecurityApi.refresh", "static", "appbuilder.static", "favicon",
     "PublicView.verification", "PublicView.status", "SurveyView.form",
     # The applicant's account pages: registering, activating, signing in and out, a new password.
+    # A signed permit's file and the check of a copy: anyone holding the permit's QR.
+    "PublicView.verification_check", "PublicView.verification_pdf",
     "PortalAccountView.register", "PortalAccountView.activate", "PortalAccountView.resend",
     "PortalAccountView.login", "PortalAccountView.logout", "PortalAccountView.forgot", "PortalAccountView.reset",
     # FAB's own registration pages (on with AUTH_USER_REGISTRATION): they lead to the portal's.
@@ -225,6 +231,9 @@ _OPERATION = {
     "DashboardView.index": "list", "DashboardView.excel": "export",
     "SkmView.index": "list", "SkmView.excel": "export",
     "NotificationView.read": "list", "NotificationView.count": "list",
+    "BatchSigningView.start": "move",
+    "SigningCertificateView.list": "list", "SigningCertificateView.account": "list",
+    "SigningCertificateView.upload": "upload", "SigningCertificateView.remove": "delete",
     **{f"PortalView.{m}": "use" for m in ("home", "apply", "dossier", "upload", "resubmit", "receipt", "permit",
                                           "document")},
 }
