@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Dossier, DossierStatus, Permit, PermitType, Stage, StageEvent
+from app.models import Dossier, DossierStatus, Permit, PermitSignature, PermitType, Stage, StageEvent
 from app.sop.calendar import as_utc
 from app.sop.fields import FIELD_CHECKS
 from app.sop.guards import empty_fields, unverified_requirements
 from app.sop.machine import MISSING_MARK, Action, load_situation
-
+from app.tte import TrustSettings, check_pdf
 
 
 class PermitStanding(str, enum.Enum):
@@ -128,3 +129,80 @@ def _return_help(session: Session, dossier_id: int) -> ReturnHelp:
     fields = empty_fields(situation.stage, situation.dossier)
     return ReturnHelp((note or "").partition(MISSING_MARK)[0].strip(), tuple(r.name for r in documents),
                       tuple(FIELD_CHECKS[name].label for name in fields))
+
+
+# An uploaded copy to check: a signed permit is some hundred kilobytes; anything past this is not one.
+CHECK_MAX_BYTES = 10 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+
+
+class UploadRefused(ValueError):
+    """str(exc): an Indonesian message for whoever uploaded the file."""
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    """One signature found in an uploaded PDF, as the public page shows it."""
+
+    intact: bool  # the signed bytes are as they were signed
+    trusted: bool  # the certificate chains to a root this office trusts
+    covers_whole_file: bool  # nothing was appended after the signature
+    signer: str  # the name in the certificate (its subject when it names none)
+    signed_at: dt.datetime | None  # office time
+    summary: str  # Indonesian, from app.tte
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    identical: bool  # byte for byte the file this office issued (SHA-256)
+    signatures: tuple[SignatureState, ...]
+    error: str | None  # the PDF could not be read as a signed PDF (app.tte's message)
+    permit: PermitCheck  # whether the permit still stands
+
+    @property
+    def genuine(self) -> bool:
+        """The issued file, untouched, signed by a trusted certificate, and the permit stands."""
+        return (self.identical and bool(self.signatures)
+                and all(s.intact and s.trusted and s.covers_whole_file for s in self.signatures)
+                and self.permit.stands)
+
+
+def permit_signature(session: Session, token: str) -> PermitSignature | None:
+    """The signed PDF's record of the permit with this verification code, if it was signed."""
+    return session.scalar(
+        select(PermitSignature).join(Permit, Permit.id == PermitSignature.permit_id).where(Permit.token == token)
+    )
+
+
+def read_upload(stream, limit: int) -> bytes:  # noqa: ANN001 - a binary file object
+    """The uploaded file's bytes, or UploadRefused for an empty, too large or non-PDF file. Reads at
+    most limit + 1 bytes, whatever the client claims."""
+    data = stream.read(limit + 1) if stream is not None else b""
+    if not data:
+        raise UploadRefused("Pilih berkas PDF izin yang akan diperiksa; berkas yang dikirim kosong.")
+    if len(data) > limit:
+        raise UploadRefused(f"Berkas terlalu besar: paling besar {max(1, limit // (1024 * 1024))} MB "
+                            "untuk izin yang diperiksa.")
+    if PDF_MAGIC not in data[:1024]:  # the PDF header may follow a little junk, as readers allow
+        raise UploadRefused("Berkas yang dikirim bukan PDF. Unggah berkas PDF izin yang Anda terima.")
+    return data
+
+
+def check_upload(session: Session, token: str, data: bytes, trust: TrustSettings, today: dt.date,
+                 tz: dt.tzinfo) -> UploadCheck | None:
+    """Whether `data` is the permit's issued file, what each of its signatures says, and whether
+    the permit still stands. None when no permit carries the token. The signatures are checked
+    on their own (app.tte.check_pdf): a copy re-saved by a reader is no longer identical, yet
+    its signature may still be intact and cover only what was signed."""
+    permit = check_permit(session, token, today, tz)
+    if permit is None:
+        return None
+    signature = permit_signature(session, token)
+    identical = signature is not None and hashlib.sha256(data).hexdigest() == signature.sha256
+    found = check_pdf(data, trust)
+    states = tuple(
+        SignatureState(s.intact, s.trusted, s.covers_whole_file, s.signer_name or s.signer_subject,
+                       as_utc(s.signed_at).astimezone(tz) if s.signed_at is not None else None, s.summary)
+        for s in found.signatures
+    )
+    return UploadCheck(identical, states, found.error, permit)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 
 from flask import Flask, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -21,11 +22,25 @@ from app.models import Dossier, Permit
 from app.office import office_now
 from app.permits import RevocationRefused, correction_refusal, revoke
 from app.printing import FILE_NAMES, Office, Paper, PaperUnavailable, print_paper, refusal
-from app.public import check_dossier, check_permit
+from app.public import (
+    CHECK_MAX_BYTES,
+    UploadRefused,
+    check_dossier,
+    check_permit,
+    check_upload,
+    permit_signature,
+    read_upload,
+)
 from app.security import roles as resources
+from app.signing import stored_signed_pdf
+from app.sop.calendar import as_utc
 from app.sop.machine import Action
+from app.tte import SigningRefused, TrustSettings
 from app.views.base import LoketModelView
+from app.views.documents import documents_dir
 from app.views.dossier_page import dossier_page
+
+log = logging.getLogger(__name__)
 
 PAPER_LABELS: dict[Paper, object] = {
     Paper.RECEIPT: _l("File receipt"),
@@ -156,9 +171,50 @@ class PublicView(BaseView):
 
     @expose("/verifikasi/<token>", methods=["GET"])
     def verification(self, token: str):  # noqa: ANN201
+        return self._verification_page(token)
+
+    @expose("/verifikasi/<token>/periksa", methods=["POST"])
+    def verification_check(self, token: str):  # noqa: ANN201
+        """Anyone checks a PDF they were given against the permit: the same file, its signatures,
+        and whether the permit still stands. A bad upload is answered on the page, never a 500."""
+        if len(token) > 64 or permit_signature(db.session, token) is None:
+            return self._verification_page(token)
+        try:
+            data = read_upload(request.files.get("berkas"), CHECK_MAX_BYTES)
+        except UploadRefused as exc:
+            return self._verification_page(token, upload_error=str(exc), status=400)
+        now = office_now()
+        result = check_upload(db.session, token, data, TrustSettings.from_config(current_app.config),
+                              now.date(), now.tzinfo)
+        return self._verification_page(token, result=result)
+
+    @expose("/verifikasi/<token>/izin.pdf", methods=["GET"])
+    def verification_pdf(self, token: str):  # noqa: ANN201
+        """The signed permit as issued: the stored bytes, the same file whoever downloads it."""
+        signature = permit_signature(db.session, token) if len(token) <= 64 else None
+        try:
+            data = stored_signed_pdf(db.session, signature.permit_id, documents_dir()) if signature else None
+        except SigningRefused:  # signed, but the file is gone or altered: say so, never serve another
+            log.exception("signed permit %s: stored file missing or altered", signature.permit_id)
+            data = None
+        if data is None:
+            abort(404)
+        number = signature.permit.number
+        response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                             download_name=f"izin-{number.replace('/', '-')}.pdf")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _verification_page(self, token: str, *, status: int | None = None, **extra: object):  # noqa: ANN202
         now = office_now()
         check = check_permit(db.session, token, now.date(), now.tzinfo) if len(token) <= 64 else None
-        return self.render_template("loket/public_verification.html", check=check), (200 if check else 404)
+        signature = permit_signature(db.session, token) if check is not None else None
+        signed_at = as_utc(signature.signed_at).astimezone(now.tzinfo) if signature is not None else None
+        return self.render_template(
+            "loket/public_verification.html", check=check, token=token, signature=signature, signed_at=signed_at,
+            max_mb=max(1, CHECK_MAX_BYTES // (1024 * 1024)), **extra,
+        ), (status or (200 if check else 404))
 
     @expose("/status", methods=["GET"])
     def status(self):  # noqa: ANN201
