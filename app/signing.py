@@ -24,9 +24,19 @@ from app.people import full_name
 from app.printing import Office, PaperUnavailable, printed_permit, signed_permit_file
 from app.sop.bulk import ATTEMPTS, given_up_by_the_database
 from app.sop.machine import Action, Outcome, apply_many
-from app.tte import Credentials, SigningRefused, TrustSettings, check_usable, open_p12, seal, sign_pdf, unseal
+from app.tte import (
+    Credentials,
+    SignedPdf,
+    SigningRefused,
+    TrustSettings,
+    check_usable,
+    open_p12,
+    seal,
+    sign_pdf,
+    unseal,
+)
 from app.uploads import UploadRefused, store_upload
-from reports.papers import ElectronicStamp, render_permit
+from reports.papers import ElectronicStamp, Letterhead, PermitPaper, render_permit
 
 # Permits one move signs in the request (each a render and a signature, under the number
 # counters' lock); more go to the batch signing, a background job.
@@ -160,11 +170,27 @@ def sign_issued_permit(
 ) -> PermitSignature:
     """The frozen permit rendered with the electronic stamp, signed (PAdES), stored, and its row.
     SigningRefused from app.tte. The caller commits."""
-    paper, letterhead, size = printed_permit(permit.snapshot)
-    mark = stamp(session.get(Account, signer_id), paper.signatory.position, office, now)
+    paper, letterhead, size, mark = permit_to_sign(session, permit, signer_id, office, now)
     pdf = render_permit(paper, letterhead, size, stamp=mark)
     signed = sign_pdf(pdf, credentials, trust, signer_name=mark.name, reason=SIGNING_REASON, location=paper.city,
                       now=now)
+    return keep_signature(session, permit, signed, credentials, signer_id=signer_id, mark=mark,
+                          storage_dir=storage_dir, now=now)
+
+
+def permit_to_sign(
+    session: Session, permit: Permit, signer_id: int, office: Office, now: dt.datetime,
+) -> tuple[PermitPaper, Letterhead, str, ElectronicStamp]:
+    """What the signed file prints: the frozen permit, and the signer's stamp in place of the wet signature."""
+    paper, letterhead, size = printed_permit(permit.snapshot)
+    return paper, letterhead, size, stamp(session.get(Account, signer_id), paper.signatory.position, office, now)
+
+
+def keep_signature(
+    session: Session, permit: Permit, signed: SignedPdf, credentials: Credentials, *, signer_id: int,
+    mark: ElectronicStamp, storage_dir: Path, now: dt.datetime,
+) -> PermitSignature:
+    """The signed file stored (content-addressed) and its row. The caller commits."""
     try:
         stored = store_upload(io.BytesIO(signed.data), f"izin-{permit.id}.pdf", storage_dir, len(signed.data))
     except UploadRefused as exc:  # only a broken render gets here

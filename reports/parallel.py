@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 import pypdf
@@ -264,6 +265,15 @@ def _chunks(count: int, workers: int, chunk_size: int | None) -> list[range]:
         chunks.append(range(start, start + size))
         start += size
     return chunks
+
+
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes like render_batch's (forkserver, preloaded, dying with their caller), for a
+    caller that wants each document back rather than one merged file (the batch signing)."""
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=_mp_context(),
+                             initializer=_worker_started, initargs=(os.getpid(),)) as pool:
+        yield pool
 
 
 def as_is(pdf: bytes) -> bytes:

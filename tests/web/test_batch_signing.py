@@ -12,7 +12,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import batch_signing
 from app.models import AuditEntry, Dossier, Permit, PermitSignature, ReportJob
-from app.tte import SigningRefused
+from app.printing import signed_permit_file
+from app.tte import SigningRefused, TrustSettings, check_pdf
 from tests.factories import make_dossier
 from tests.web.signing_setup import awaiting_signature, forget_certificates, give_certificate, trust_test_pki
 
@@ -69,7 +70,15 @@ def test_the_job_signs_and_moves_the_others_and_reports_the_ones_it_could_not(ap
             raise SigningRefused("Layanan penandatanganan tidak menjawab (uji).")
         return real(session, permit, *args, **kwargs)
 
+    real_keep = batch_signing.keep_signature
+
+    def keep_but_fail_one(session, permit, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if permit.dossier_id == failing:  # the workers' path: the chunk falls back to one by one
+            raise SigningRefused("Layanan penandatanganan tidak menjawab (uji).")
+        return real_keep(session, permit, *args, **kwargs)
+
     monkeypatch.setattr(batch_signing, "sign_issued_permit", sign_but_fail_one)
+    monkeypatch.setattr(batch_signing, "keep_signature", keep_but_fail_one)
     started = kadis.post("/batchsigning/start", data={"filter": "", "passphrase": pki.PASSPHRASE,
                                                       "csrf_token": _token(kadis)})
     assert started.status_code == 302 and "/reportjobview/show/" in started.headers["Location"]
@@ -106,3 +115,29 @@ def test_a_retried_job_finds_no_passphrase_and_signs_nothing(app, pki, monkeypat
         parameters = {"filter": "", "user_id": current_app.appbuilder.sm.find_user(username="kepala_dinas").id}
         with pytest.raises(ReportRefused, match="Mulai lagi"):
             batch_signing.batch_sign(JobContext.current(), parameters, None, lambda *a: None)
+
+
+def test_the_batch_signs_in_the_print_workers(app, kadis, pki, monkeypatch):
+    """Nothing failing: every permit is rendered and signed by the worker processes, a chunk at a
+    time, and none by the one-by-one path."""
+    with app.app_context():
+        ready = awaiting_signature(6)
+
+    def not_one_by_one(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("signed one by one, not by the workers")
+
+    monkeypatch.setattr(batch_signing, "sign_issued_permit", not_one_by_one)
+    monkeypatch.setattr(batch_signing, "CHUNK_PER_WORKER", 2)  # 2 workers (TestConfig): chunks of 4, then 2
+    started = kadis.post("/batchsigning/start", data={"filter": "", "passphrase": pki.PASSPHRASE,
+                                                      "csrf_token": _token(kadis)})
+    job_id = int(started.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    with app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        assert (job.status, job.progress_done) == ("done", 6), job.error
+        assert [_stage(i) for i in ready] == ["PENOMORAN_CETAK"] * 6
+        assert [p.seq for p in db.session.scalars(select(Permit).order_by(Permit.seq))] == [1, 2, 3, 4, 5, 6]
+        signatures = db.session.scalars(select(PermitSignature)).all()
+        assert len(signatures) == 6 and {s.level for s in signatures} == {"B-B"}
+        signed = signed_permit_file(db.session, signatures[0].permit_id, app.config["DOCUMENTS_DIR"])
+        (signature,) = check_pdf(signed, TrustSettings.from_config(app.config)).signatures
+        assert signature.intact and signature.trusted and signature.covers_whole_file
