@@ -199,7 +199,9 @@ def check_upload(session: Session, token: str, data: bytes, trust: TrustSettings
         return None
     signature = permit_signature(session, token)
     identical = signature is not None and hashlib.sha256(data).hexdigest() == signature.sha256
-    found = check_pdf(data, trust)
+    # The very file Loket signed: its certificate is judged as it stood when Loket recorded the
+    # signature, so a B-B permit (no timestamp of its own) still checks once the certificate expires.
+    found = check_pdf(data, trust, at=as_utc(signature.signed_at) if identical else None)
     states = tuple(
         SignatureState(s.intact, s.trusted, s.covers_whole_file, s.signer_name or s.signer_subject,
                        as_utc(s.signed_at).astimezone(tz) if s.signed_at is not None else None, s.summary)

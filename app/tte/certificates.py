@@ -98,6 +98,9 @@ class TrustSettings:
         return ValidationContext(
             trust_roots=list(self.root_certificates()), other_certs=list(other_certs),
             crls=list(self.crls_der), allow_fetching=self.fetch_revocation, revocation_mode=mode, moment=moment,
+            # Judged at a past moment, today's CRL still counts: a certificate it does not list was
+            # not revoked then either.
+            retroactive_revinfo=moment is not None,
         )
 
 

@@ -54,7 +54,9 @@ def format_moment(moment: dt.datetime | None) -> str:
     return moment.astimezone(WIB).strftime("%d-%m-%Y %H.%M WIB") if moment else "waktu yang tidak diketahui"
 
 
-def check_pdf(data: bytes, trust: TrustSettings) -> PdfCheck:
+def check_pdf(data: bytes, trust: TrustSettings, at: dt.datetime | None = None) -> PdfCheck:
+    """Every signature of the PDF, its certificate judged now, or `at` a moment the caller vouches
+    for (the time Loket recorded when it signed the very same file)."""
     if b"%PDF-" not in data[:1024]:
         return PdfCheck((), NOT_A_PDF)
     try:
@@ -63,12 +65,12 @@ def check_pdf(data: bytes, trust: TrustSettings) -> PdfCheck:
     except Exception:  # pyHanko raises many kinds for a damaged file; each means the same to the reader
         log.info("TTE: unreadable PDF uploaded for checking", exc_info=True)
         return PdfCheck((), UNREADABLE)
-    return PdfCheck(tuple(_check(signature, trust) for signature in embedded))
+    return PdfCheck(tuple(_check(signature, trust, at) for signature in embedded))
 
 
-def _check(embedded, trust: TrustSettings) -> SignatureCheck:  # noqa: ANN001  (pyHanko's EmbeddedPdfSignature)
+def _check(embedded, trust: TrustSettings, at: dt.datetime | None) -> SignatureCheck:  # noqa: ANN001 (pyHanko's)
     try:
-        status = validate_pdf_signature(embedded, signer_validation_context=trust.validation_context())
+        status = validate_pdf_signature(embedded, signer_validation_context=trust.validation_context(moment=at))
     except Exception:  # a signature dictionary or CMS blob that does not parse: damaged or forged
         log.info("TTE: signature that cannot be validated", exc_info=True)
         return SignatureCheck(

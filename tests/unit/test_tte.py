@@ -234,6 +234,18 @@ def test_what_is_not_a_readable_pdf_gets_a_message(data: bytes, trust: tte.Trust
     assert check.signatures == () and check.error in (tte.verification.NOT_A_PDF, tte.verification.UNREADABLE)
 
 
+def test_a_permit_signed_before_its_certificate_expired_checks_at_the_recorded_time(
+        pki: Pki, permit_pdf: bytes, trust: tte.TrustSettings) -> None:
+    """A B-B signature has no timestamp: judged today its expired certificate is not trusted, judged
+    at the moment Loket recorded the signing (the caller vouches for it) it is."""
+    signed_then = NOW - dt.timedelta(days=200)  # within the "expired" certificate's validity
+    signed = sign(permit_pdf, tte.open_p12(pki.p12("expired"), pki.PASSPHRASE), trust, now=signed_then)
+    (today,) = tte.check_pdf(signed.data, trust).signatures
+    assert today.intact and not today.trusted
+    (then,) = tte.check_pdf(signed.data, trust, at=signed_then).signatures
+    assert then.intact and then.trusted, then.summary
+
+
 def test_a_signature_from_another_ca_is_intact_but_not_trusted(pki: Pki, permit_pdf: bytes,
                                                                trust: tte.TrustSettings) -> None:
     stranger = tte.open_p12(pki.p12("stranger"), pki.PASSPHRASE)
