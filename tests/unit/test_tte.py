@@ -246,6 +246,17 @@ def test_a_permit_signed_before_its_certificate_expired_checks_at_the_recorded_t
     assert then.intact and then.trusted, then.summary
 
 
+def test_a_revocation_after_the_recorded_signing_does_not_void_it_and_one_before_does(
+        pki: Pki, permit_pdf: bytes, trust: tte.TrustSettings) -> None:
+    """The "revoked" certificate went on the CRL two days ago (tests/pki.py)."""
+    signed_then = NOW - dt.timedelta(days=10)
+    signed = sign(permit_pdf, tte.open_p12(pki.p12("revoked"), pki.PASSPHRASE), trust, now=signed_then)
+    (then,) = tte.check_pdf(signed.data, trust, at=signed_then).signatures
+    assert then.intact and then.trusted, then.summary
+    (later,) = tte.check_pdf(signed.data, trust, at=NOW - dt.timedelta(days=1)).signatures
+    assert later.intact and not later.trusted
+
+
 def test_a_signature_from_another_ca_is_intact_but_not_trusted(pki: Pki, permit_pdf: bytes,
                                                                trust: tte.TrustSettings) -> None:
     stranger = tte.open_p12(pki.p12("stranger"), pki.PASSPHRASE)
