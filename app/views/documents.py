@@ -28,6 +28,20 @@ def documents_dir() -> Path:
     return Path(current_app.config["DOCUMENTS_DIR"])
 
 
+def document_download(document: Document):  # noqa: ANN201
+    """A handed-in paper's stored file, 404 when it is gone. Always an attachment, typed by what
+    was sniffed at upload and sandboxed: the browser never renders it here."""
+    path = storage_path(documents_dir(), document.storage_key)
+    if not path.is_file():
+        abort(404)
+    download_name = Path(document.original_filename).stem + EXTENSIONS.get(document.media_type, "")
+    response = send_file(path, mimetype=document.media_type, as_attachment=True, download_name=download_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _back_to(dossier_id: int):  # noqa: ANN202
     return redirect(url_for("DossierView.show", pk=dossier_id) + "#dossier-documents")
 
@@ -87,16 +101,7 @@ class DocumentFileView(BaseView):
     @expose("/download/<int:document_id>", methods=["GET"])
     @has_access
     def download(self, document_id: int):  # noqa: ANN201
-        document = db.session.get(Document, document_id) or abort(404)
-        path = storage_path(documents_dir(), document.storage_key)
-        if not path.is_file():
-            abort(404)
-        # Always an attachment, typed by what we sniffed at upload: the browser never renders it here.
-        download_name = Path(document.original_filename).stem + EXTENSIONS.get(document.media_type, "")
-        response = send_file(path, mimetype=document.media_type, as_attachment=True, download_name=download_name)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return document_download(db.session.get(Document, document_id) or abort(404))
 
     @expose("/verify/<int:document_id>", methods=["POST"])
     @has_access

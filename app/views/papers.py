@@ -77,6 +77,14 @@ def current_office() -> Office:
     return Office.from_config(current_app.config, request.url_root)
 
 
+def pdf_download(pdf: bytes, name: str):  # noqa: ANN201
+    """A paper as a download: never rendered in the page, never kept by a cache on the way."""
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 class DossierPaperView(BaseView):
     route_base = "/papers"
     class_permission_name = resources.DOSSIER_PAPER
@@ -99,13 +107,7 @@ class DossierPaperView(BaseView):
             return redirect(url_for("DossierView.show", pk=dossier_id) if db.session.get(Dossier, dossier_id)
                             else url_for("DossierView.list"))
         receipt = db.session.scalar(select(Dossier.receipt_number).where(Dossier.id == dossier_id))
-        response = send_file(
-            io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-            download_name=f"{FILE_NAMES[kind]}-{receipt}.pdf",
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return pdf_download(pdf, f"{FILE_NAMES[kind]}-{receipt}.pdf")
 
 
 class PermitView(LoketModelView):
@@ -199,12 +201,7 @@ class PublicView(BaseView):
             data = None
         if data is None:
             abort(404)
-        number = signature.permit.number
-        response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
-                             download_name=f"izin-{number.replace('/', '-')}.pdf")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return pdf_download(data, f"izin-{signature.permit.number.replace('/', '-')}.pdf")
 
     def _verification_page(self, token: str, *, status: int | None = None, **extra: object):  # noqa: ANN202
         now = office_now()

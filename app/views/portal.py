@@ -5,9 +5,8 @@ the papers)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.forms import DynamicForm
 from flask_babel import lazy_gettext as _l
@@ -40,10 +39,10 @@ from app.portal.applications import (
 )
 from app.printing import FILE_NAMES, Paper, PaperUnavailable, print_paper
 from app.regions import desa_of, kecamatan_choices
-from app.uploads import EXTENSIONS, UploadRefused, storage_path, store_upload
+from app.uploads import UploadRefused, store_upload
 from app.validators import normalize_email, normalize_nib, normalize_npwp, normalize_phone
-from app.views.documents import documents_dir
-from app.views.papers import current_office
+from app.views.documents import document_download, documents_dir
+from app.views.papers import current_office, pdf_download
 from app.views.portal_base import PORTAL_PREFIX, PortalBase, applicant_only, current_applicant
 
 NEW_COMPANY = ""  # the company choice that means "a company I type in"
@@ -104,12 +103,6 @@ def _choices(form: ApplicationForm, types: list[PermitType], companies: list) ->
     form.permit_type_id.choices = [(t.id, t.name) for t in types]
     form.company_id.choices = [(str(c.id), f"{c.name} (NIB {c.nib})") for c in companies] + [
         (NEW_COMPANY, str(_l("A new company")))]
-
-
-def _no_cache(response):  # noqa: ANN001, ANN202
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 class PortalView(PortalBase):
@@ -291,8 +284,7 @@ class PortalView(PortalBase):
             flash(str(exc), "warning")
             return redirect(url_for(".dossier", dossier_id=dossier_id))
         receipt = db.session.scalar(select(Dossier.receipt_number).where(Dossier.id == dossier_id))
-        return _no_cache(send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-                                   download_name=f"{FILE_NAMES[paper]}-{receipt}.pdf"))
+        return pdf_download(pdf, f"{FILE_NAMES[paper]}-{receipt}.pdf")
 
     @expose("/berkas/<int:dossier_id>/tanda-terima.pdf")
     @applicant_only
@@ -311,13 +303,6 @@ class PortalView(PortalBase):
         if applicant is None:
             abort(404)
         try:
-            document = own_document(db.session, applicant, document_id)
+            return document_download(own_document(db.session, applicant, document_id))
         except NotTheirs:
             abort(404)
-        path = storage_path(documents_dir(), document.storage_key)
-        if not path.is_file():
-            abort(404)
-        name = document.original_filename.rsplit(".", 1)[0] + EXTENSIONS.get(document.media_type, "")
-        response = send_file(path, mimetype=document.media_type, as_attachment=True, download_name=name)
-        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return _no_cache(response)
