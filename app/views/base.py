@@ -292,3 +292,9 @@ class LoketModelView(CrudGuard, PagedList, ModelView):
 
 def _file_name(title: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "-", title).strip("-").lower() or "data"
+
+
+def holds_signing_certificate() -> bool:
+    """Whether the signed-in user has a TTE certificate (their moves into numbering sign, the grid
+    offers them batch signing): read with the user, no query (app.security.manager.load_user)."""
+    return current_user.is_authenticated and getattr(current_user, "signing_certificate_id", None) is not None

@@ -9,17 +9,16 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs.batch_signing import KIND, MAX_BATCH, awaiting_signature, seal_passphrase
 from app.jobs.submit import start_job
-from app.models import SigningCertificate
 from app.security import roles
 from app.signing import signing_credentials
 from app.sop.machine import Action
 from app.sop.preview import forecast
 from app.tte import SigningRefused, TrustSettings, sealing_key
+from app.views.base import holds_signing_certificate
 
 MAX_FILTER = 2000  # a grid's query string; longer is not one
 PREVIEW = 100
@@ -78,19 +77,12 @@ class BatchSigningView(BaseView):
                                         back_url=back_url), 400
         roles_now = {role.name for role in current_app.appbuilder.sm.get_user_roles(current_user)}
         judged = forecast(db.session, ids, Action.ADVANCE, roles_now)
-        has_certificate = db.session.scalar(
-            select(SigningCertificate.id).where(SigningCertificate.user_id == current_user.id)) is not None
+        has_certificate = holds_signing_certificate()
         return self.render_template(
             "loket/batch_signing_confirm.html", too_many=False, total=len(ids), movable=judged.movable[:PREVIEW],
             movable_count=len(judged.movable), refused=judged.refused[:PREVIEW], refused_count=len(judged.refused),
             has_certificate=has_certificate, filter_args=filter_args, back_url=back_url, error=error,
         ), status
-
-
-def holds_signing_certificate() -> bool:
-    """Whether the signed-in user has a TTE certificate (the grid offers them batch signing); read
-    with the user (app.security.manager.load_user)."""
-    return current_user.is_authenticated and getattr(current_user, "signing_certificate_id", None) is not None
 
 
 def register_batch_signing_helpers(app) -> None:  # noqa: ANN001

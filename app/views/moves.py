@@ -23,13 +23,13 @@ from app.models import Dossier
 from app.office import office_calendar
 from app.printing import Office, Paper, describe_permits
 from app.security import roles
-from app.signing import SIGN_INLINE_MAX, Signing, certificate_of, move_and_sign, signing_credentials, will_number
+from app.signing import SIGN_INLINE_MAX, Signing, move_and_sign, signing_credentials, will_number
 from app.sop.bulk import move_in_chunks
 from app.sop.machine import NEEDS_REASON, Action, Outcome
 from app.sop.preview import Judged, changed_since, forecast
 from app.sop.queue import next_in_queue
 from app.tte import SigningRefused, TrustSettings, sealing_key
-from app.views.base import MAX_DATABASE_INTEGER, whole_number
+from app.views.base import MAX_DATABASE_INTEGER, holds_signing_certificate, whole_number
 from app.views.documents import documents_dir
 from app.views.dossiers import ACTION_LABELS, dossier_filter_query
 from app.views.papers import current_office
@@ -116,7 +116,7 @@ def _user_roles() -> set[str]:
 def _signs(action: Action) -> bool:
     """Whether this user's moves of this kind sign the permits they number: an ADVANCE by the
     holder of a TTE certificate (app.signing)."""
-    return action is Action.ADVANCE and certificate_of(db.session, current_user.id) is not None
+    return action is Action.ADVANCE and holds_signing_certificate()
 
 
 def _too_many_to_sign() -> str:
